@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/bulwarkhq/bulwark/internal/testenv"
+)
+
+// TestBrowserJourney drives Debian's Chromium through register, sign out,
+// sign in and a password change, and checks that the other session ends and
+// that no page raises a Content-Security-Policy violation.
+func TestBrowserJourney(t *testing.T) {
+	exe := testenv.Chromium(t)
+	s := startApp(t, nil)
+
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
+	for _, f := range testenv.ChromiumFlags() {
+		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+
+	var mu sync.Mutex
+	var violations []string
+	listen := chromedp.WithListener(func(ev any) {
+		var text string
+		switch e := ev.(type) {
+		case *log.EventEntryAdded:
+			text = e.Entry.Text
+		case *runtime.EventExceptionThrown:
+			text = e.ExceptionDetails.Text
+		}
+		if strings.Contains(text, "Content Security Policy") || strings.Contains(text, "Content-Security-Policy") {
+			mu.Lock()
+			violations = append(violations, text)
+			mu.Unlock()
+		}
+	})
+	browserCtx, cancel := chromedp.NewContext(allocCtx, listen)
+	defer cancel()
+	// The first call starts the browser; it must not carry a timeout (that
+	// would stop the browser), later calls do.
+	if _, err := chromedp.Call(browserCtx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	defer cancelTimeout()
+
+	const email, pw, newPW = "browser@example.com", "copper meadow lantern thistle", "harbor quartz violet pinecone"
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	do("register",
+		chromedp.Navigate(s.URL+"/register"),
+		chromedp.SendKeys(`input[name=email]`, email),
+		chromedp.SendKeys(`input[name=name]`, "Browser User"),
+		chromedp.SendKeys(`input[name=password]`, pw),
+		chromedp.Click(`main button[type=submit]`),
+		chromedp.WaitVisible(`input[name=current_password]`),
+	)
+	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/account") {
+		t.Fatalf("after register at %s", url)
+	}
+	do("sign out",
+		chromedp.Click(`nav form button`),
+		chromedp.WaitVisible(`a[href="/login"]`),
+	)
+	do("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(`input[name=email]`, email),
+		chromedp.SendKeys(`input[name=password]`, pw),
+		chromedp.Click(`main button[type=submit]`),
+		chromedp.WaitVisible(`input[name=current_password]`),
+	)
+
+	// A second session of the same user, from another client.
+	other := s.browser(t)
+	if res := other.login(email, pw); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second session: %d", res.StatusCode)
+	}
+	do("reload account", chromedp.Navigate(s.URL+"/account"), chromedp.WaitVisible(`table.sessions`))
+	if body := text(`table.sessions tbody`); strings.Count(body, "Go-http-client") != 1 {
+		t.Fatalf("the account page does not list the other session:\n%s", body)
+	}
+	do("change password",
+		chromedp.SendKeys(`input[name=current_password]`, pw),
+		chromedp.SendKeys(`input[name=new_password]`, newPW),
+		chromedp.Click(`form[action="/account/password"] button`),
+		chromedp.WaitVisible(`p.flash`),
+	)
+	if body := text(`table.sessions tbody`); strings.Contains(body, "Go-http-client") {
+		t.Fatalf("the other session is still listed after the password change:\n%s", body)
+	}
+	if other.signedIn() {
+		t.Fatal("the other session still works after the password change")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Fatalf("CSP violations: %q", violations)
+	}
+	if strings.Contains(s.logs.String(), "csp violation") {
+		t.Fatalf("the server received CSP reports:\n%s", s.logs.String())
+	}
+}

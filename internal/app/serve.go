@@ -1,0 +1,162 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/bulwarkhq/bulwark/internal/config"
+	"github.com/bulwarkhq/bulwark/internal/server"
+	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/password"
+)
+
+// Serve runs the service until ctx ends, then shuts down gracefully.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return server.Run(ctx, server.Options{
+		Addr:        cfg.Addr,
+		Handler:     a.Handler(),
+		TLSCertFile: cfg.TLSCertFile,
+		TLSKeyFile:  cfg.TLSKeyFile,
+		HTTPAddr:    cfg.HTTPAddr,
+		Logger:      log,
+	})
+}
+
+// Migrate applies the database migrations.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	return db.Migrate(ctx)
+}
+
+// CreateUser adds an account with a password that meets the policy.
+func CreateUser(ctx context.Context, cfg *config.Config, email, name string, admin bool, pw string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if msg := checkName(strings.TrimSpace(name)); msg != "" {
+		return errors.New(msg)
+	}
+	if err := (password.Policy{MinLength: cfg.PasswordMinLength}).Check(pw, email, name); err != nil {
+		return errors.New(policyMessage(err))
+	}
+	hash, err := password.NewHasher(password.Options{}).Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	return withDB(ctx, cfg, func(db *store.DB) error {
+		err := db.CreateUser(ctx, &store.User{Email: email, Name: strings.TrimSpace(name), Admin: admin, PasswordHash: hash})
+		if errors.Is(err, store.ErrDuplicate) {
+			return fmt.Errorf("an account with the email %s already exists", email)
+		}
+		return err
+	})
+}
+
+// ImportResult counts the lines of a user import.
+type ImportResult struct {
+	Imported, Skipped, Refused int
+	Problems                   []string // one per refused line: line number and why, never the hash
+}
+
+// maxImportLine bounds one JSON line of an import file.
+const maxImportLine = 64 << 10
+
+// ImportUsers reads JSON lines exported from a Flask app, {"email", "name",
+// "bio"?, "password_hash"}, and adds each account with its hash kept as it is:
+// Werkzeug, bcrypt and argon2 hashes are upgraded to argon2id at the user's
+// next sign-in. Duplicates are skipped; lines with unreadable hashes or
+// invalid fields are refused.
+func ImportUsers(ctx context.Context, cfg *config.Config, r io.Reader) (ImportResult, error) {
+	var res ImportResult
+	hasher := password.NewHasher(password.Options{})
+	err := withDB(ctx, cfg, func(db *store.DB) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 4096), maxImportLine)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" {
+				continue
+			}
+			u, why := parseImportLine(hasher, line)
+			if why != "" {
+				res.Refused++
+				res.Problems = append(res.Problems, fmt.Sprintf("line %d: %s", n, why))
+				continue
+			}
+			switch err := db.CreateUser(ctx, u); {
+			case errors.Is(err, store.ErrDuplicate):
+				res.Skipped++
+			case err != nil:
+				return fmt.Errorf("line %d: %w", n, err)
+			default:
+				res.Imported++
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read import: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+func parseImportLine(hasher *password.Hasher, line string) (*store.User, string) {
+	var in struct {
+		Email        string  `json:"email"`
+		Name         string  `json:"name"`
+		Bio          *string `json:"bio"`
+		PasswordHash string  `json:"password_hash"`
+	}
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, "not a JSON object with email, name, bio and password_hash"
+	}
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		return nil, "invalid email"
+	}
+	name := strings.TrimSpace(in.Name)
+	if msg := checkName(name); msg != "" {
+		return nil, "invalid name"
+	}
+	var bio string
+	if in.Bio != nil {
+		bio = strings.TrimSpace(*in.Bio)
+		if msg := checkBio(bio); msg != "" {
+			return nil, "invalid bio"
+		}
+	}
+	if err := hasher.ValidateHash(in.PasswordHash); err != nil {
+		return nil, "unreadable password hash (want Werkzeug scrypt:/pbkdf2:, bcrypt $2a$/$2b$/$2y$, or argon2 PHC)"
+	}
+	return &store.User{Email: email, Name: name, Bio: bio, PasswordHash: in.PasswordHash}, ""
+}
+
+func withDB(ctx context.Context, cfg *config.Config, f func(*store.DB) error) error {
+	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return f(db)
+}
