@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Limit allows Count requests per Period.
+// Limit allows Count requests per Period. Under GCRA this means a burst of
+// up to Count requests, refilled at one request every Period/Count.
 type Limit struct {
 	Count  int
 	Period time.Duration
@@ -34,7 +35,9 @@ var units = []struct {
 	name string
 	d    time.Duration
 }{
-	{"year", 365 * 24 * time.Hour},
+	// Flask-Limiter (the limits library) counts a month as 30 days and a year
+	// as 12 such months; we do the same so a limit means what it meant there.
+	{"year", 360 * 24 * time.Hour},
 	{"month", 30 * 24 * time.Hour},
 	{"day", 24 * time.Hour},
 	{"hour", time.Hour},
@@ -51,18 +54,20 @@ const (
 )
 
 // Parse reads limits in Flask-Limiter's notation: one or more of
-// "N per [M] unit" or "N/[M]unit", separated by ";" or ",". Units are second,
-// minute, hour, day, month (30 days) and year (365 days), singular or plural.
+// "N per [M] unit" or "N/[M]unit", separated by ";", "," or "|". Units are
+// second, minute, hour, day, month (30 days) and year (360 days), singular or
+// plural, in any case. Empty parts between separators are ignored.
 //
 //	200 per day; 50 per hour
 //	5/minute
 //	10 per 30 seconds
+//	10/30seconds
 func Parse(s string) ([]Limit, error) {
 	if len(s) > maxInput {
 		return nil, errors.New("ratelimit: limit string is too long")
 	}
 	var limits []Limit
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == '|' }) {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -93,24 +98,27 @@ func parseOne(s string) (Limit, error) {
 		}
 		countText, rest = f[0], strings.Join(f[2:], " ")
 	}
-	count, err := strconv.Atoi(strings.TrimSpace(countText))
-	if err != nil || count < 1 || count > maxCount {
+	count, ok := number(strings.TrimSpace(countText), maxCount)
+	if !ok {
 		return bad("the count must be a whole number from 1 to 1000000000")
 	}
+	// The period: an optional multiple, then the unit, with or without a
+	// space between them ("30 seconds", "30seconds").
 	rest = strings.TrimSpace(rest)
+	digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
 	multiple := 1
-	if f := strings.Fields(rest); len(f) == 2 {
-		multiple, err = strconv.Atoi(f[0])
-		if err != nil || multiple < 1 {
+	if digits > 0 {
+		if multiple, ok = number(rest[:digits], maxCount); !ok {
 			return bad("the period multiple must be a whole number of at least 1")
 		}
-		rest = f[1]
-	} else if len(f) != 1 {
+		rest = strings.TrimSpace(rest[digits:])
+	}
+	if rest == "" || strings.ContainsAny(rest, " \t") {
 		return bad("cannot read the period")
 	}
-	unit := strings.TrimSuffix(strings.ToLower(rest), "s")
+	unit := strings.ToLower(rest)
 	for _, u := range units {
-		if unit == u.name {
+		if unit == u.name || unit == u.name+"s" {
 			if time.Duration(multiple) > maxPeriod/u.d {
 				return bad("the period is longer than a year")
 			}
@@ -118,4 +126,17 @@ func parseOne(s string) (Limit, error) {
 		}
 	}
 	return bad(fmt.Sprintf("unknown unit %q", rest))
+}
+
+// number reads a whole number from 1 to hi written with ASCII digits only
+// (no sign, no spaces).
+func number(s string, hi int) (int, bool) {
+	if s == "" || len(s) > 10 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > hi {
+		return 0, false
+	}
+	return n, true
 }

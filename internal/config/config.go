@@ -1,0 +1,116 @@
+// Package config reads the bulwark service's configuration from the
+// environment (see the table in CONTRACT.md) and audits it.
+//
+// Load parses and validates every variable and applies the defaults, which
+// depend on BULWARK_ENV: production turns every secure default on. A value
+// that cannot be understood stops start-up with a *VarError naming the
+// variable and the form it wants; secret values are never repeated in
+// errors. Load has no side effects: it reads files named by *_FILE
+// variables and the development key file, but creates nothing.
+//
+// Check audits a loaded Config the way Django's `check --deploy` does and
+// returns findings with a severity. The service refuses to start in
+// production when Check(cfg, false) reports any finding of severity Error,
+// so Load accepts some unsafe settings (SESSION_COOKIE_SECURE=false in
+// production, say) only for `bulwark check` to explain them.
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/bulwarkhq/bulwark/ratelimit"
+	"github.com/bulwarkhq/bulwark/secrets"
+)
+
+// The two values of BULWARK_ENV.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Config is the service's effective configuration. Secrets are held as
+// secrets.Secret, so the whole struct can be logged or printed: they show
+// as "[redacted]".
+type Config struct {
+	Env        string // BULWARK_ENV: Development or Production
+	Production bool   // Env == Production
+
+	Addr    string // ADDR, default 127.0.0.1:8080
+	DataDir string // DATA_DIR, default ./data
+
+	// SecretKey signs sessions and tokens (SECRET_KEY or SECRET_KEY_FILE).
+	// It is zero in development when no key is configured: the service then
+	// calls secrets.DevKey(DataDir) at start.
+	SecretKey secrets.Secret
+	// SecretKeyFallbacks are older keys still accepted when verifying, for
+	// rotation (SECRET_KEY_FALLBACKS, comma-separated, or its _FILE).
+	SecretKeyFallbacks []secrets.Secret
+	// DevKey is true when SecretKey came, or will come, from the development
+	// key file DATA_DIR/secret_key. Production refuses it.
+	DevKey bool
+
+	// DatabaseURL may hold a password, so it is a Secret (DATABASE_URL or
+	// DATABASE_URL_FILE). Default "sqlite://" + DataDir + "/bulwark.db".
+	DatabaseURL secrets.Secret
+	// RedisURL (REDIS_URL or REDIS_URL_FILE) is zero when unset.
+	RedisURL secrets.Secret
+
+	// TrustedProxies are the networks whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed; canonical (masked, IPv4 not
+	// mapped into IPv6) and without duplicates.
+	TrustedProxies []netip.Prefix
+
+	ForceHTTPS bool          // FORCE_HTTPS, default true in production
+	HSTSMaxAge time.Duration // HSTS_MAX_AGE in whole seconds, default one year
+
+	SessionLifetime     time.Duration // SESSION_LIFETIME, default 24h (absolute)
+	SessionIdleTimeout  time.Duration // SESSION_IDLE_TIMEOUT, default 2h
+	SessionCookieSecure bool          // SESSION_COOKIE_SECURE, default true in production
+
+	RateLimitDefault  []ratelimit.Limit // RATELIMIT_DEFAULT, default 100 per minute; 2000 per hour
+	RateLimitLogin    []ratelimit.Limit // RATELIMIT_LOGIN, default 5 per minute
+	RateLimitFailOpen bool              // RATELIMIT_FAIL_OPEN, default false: a limiter error refuses the request
+
+	MaxContentLength int64    // MAX_CONTENT_LENGTH in bytes, default 16 MiB
+	UploadDir        string   // UPLOAD_DIR, default DATA_DIR/uploads
+	UploadExtensions []string // UPLOAD_EXTENSIONS, lower case without dots, default png,jpg,jpeg,gif,pdf
+
+	// WebhookSecret is the HMAC-SHA256 key for POST /api/webhook
+	// (WEBHOOK_SECRET or WEBHOOK_SECRET_FILE); zero disables the webhook.
+	WebhookSecret     secrets.Secret
+	PasswordMinLength int // PASSWORD_MIN_LENGTH, 8 to 64, default 15
+
+	TLSCertFile string // TLS_CERT_FILE; set together with TLSKeyFile
+	TLSKeyFile  string // TLS_KEY_FILE
+	MetricsAddr string // METRICS_ADDR; empty: no metrics listener
+	HTTPAddr    string // HTTP_ADDR; with TLS, a listener that only redirects to https
+
+	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error; default info
+}
+
+// DevKeyPath returns where the development key lives:
+// DATA_DIR/secret_key.
+func (c *Config) DevKeyPath() string {
+	return filepath.Join(c.DataDir, secrets.DevKeyFile)
+}
+
+// TLS reports whether the service serves HTTPS itself (TLS_CERT_FILE and
+// TLS_KEY_FILE are set).
+func (c *Config) TLS() bool {
+	return c.TLSCertFile != "" && c.TLSKeyFile != ""
+}
+
+// DatabaseScheme returns the scheme of DatabaseURL: "sqlite", "postgres"
+// or "postgresql". It never reveals the rest of the URL.
+func (c *Config) DatabaseScheme() string {
+	u := c.DatabaseURL.Reveal()
+	defer clear(u)
+	if i := bytes.Index(u, []byte("://")); i > 0 {
+		return string(bytes.ToLower(u[:i]))
+	}
+	return ""
+}

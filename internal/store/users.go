@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// User is an account.
+type User struct {
+	ID           int64
+	Email        string // normalized: trimmed, lower case
+	Name         string // 1–100 characters
+	Bio          string // at most 500 characters
+	Admin        bool
+	PasswordHash string // PHC or legacy form; empty when the user has no password
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// NormalizeEmail returns the form in which emails are stored and looked up:
+// surrounding space trimmed, lower case. Two addresses that differ only in
+// case are one account.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// textOK reports whether s can be stored the same way by both dialects:
+// PostgreSQL refuses NUL bytes and invalid UTF-8 in TEXT, so SQLite must too.
+func textOK(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+const userColumns = `id, email, name, bio, admin, password_hash, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }, u *User) error {
+	return row.Scan(&u.ID, &u.Email, &u.Name, &u.Bio, &u.Admin, &u.PasswordHash,
+		timeScanner{&u.CreatedAt}, timeScanner{&u.UpdatedAt})
+}
+
+// CreateUser inserts u with its email normalized, and sets u.ID, u.Email,
+// u.CreatedAt and u.UpdatedAt. An email already taken, in any case, gives
+// ErrDuplicate; a value the schema refuses gives ErrInvalid.
+func (db *DB) CreateUser(ctx context.Context, u *User) error {
+	const op = "create user"
+	email := NormalizeEmail(u.Email)
+	for _, s := range []string{email, u.Name, u.Bio, u.PasswordHash} {
+		if !textOK(s) {
+			return invalid(op, "text must be UTF-8 without NUL bytes")
+		}
+	}
+	t := now()
+	var id int64
+	err := db.w.QueryRowContext(ctx,
+		`INSERT INTO users (email, name, bio, admin, password_hash, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+		email, u.Name, u.Bio, u.Admin, u.PasswordHash, db.ts(t)).Scan(&id)
+	if err != nil {
+		return fail(op, err)
+	}
+	u.ID, u.Email, u.CreatedAt, u.UpdatedAt = id, email, t, t
+	return nil
+}
+
+// UserByEmail returns the user with that email, compared after
+// normalization, or ErrNotFound.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := scanUser(db.r.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE email = $1`, NormalizeEmail(email)), &u)
+	if err != nil {
+		return nil, fail("user by email", err)
+	}
+	return &u, nil
+}
+
+// UserByID returns the user with that id, or ErrNotFound.
+func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
+	var u User
+	err := scanUser(db.r.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id = $1`, id), &u)
+	if err != nil {
+		return nil, fail("user by id", err)
+	}
+	return &u, nil
+}
+
+// UpdateProfile sets a user's name and bio: ErrNotFound for an unknown id,
+// ErrInvalid for values the schema refuses.
+func (db *DB) UpdateProfile(ctx context.Context, id int64, name, bio string) error {
+	const op = "update profile"
+	if !textOK(name) || !textOK(bio) {
+		return invalid(op, "text must be UTF-8 without NUL bytes")
+	}
+	return db.updateOne(ctx, op,
+		`UPDATE users SET name = $2, bio = $3, updated_at = $4 WHERE id = $1`,
+		id, name, bio, db.ts(now()))
+}
+
+// SetPasswordHash replaces a user's password hash, or gives ErrNotFound.
+func (db *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	const op = "set password hash"
+	if !textOK(hash) {
+		return invalid(op, "hash must be UTF-8 without NUL bytes")
+	}
+	return db.updateOne(ctx, op,
+		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
+		id, hash, db.ts(now()))
+}
+
+// updateOne runs a write that must touch a row, else ErrNotFound.
+func (db *DB) updateOne(ctx context.Context, op, query string, args ...any) error {
+	res, err := db.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fail(op, err)
+	}
+	if n == 0 {
+		return fail(op, sql.ErrNoRows)
+	}
+	return nil
+}
+
+// likeEscaper makes user text literal inside a LIKE pattern with ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// escapeLike returns a LIKE pattern (for ESCAPE '\') that matches s
+// literally: no character of s acts as a wildcard.
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+// maxSearchRunes is the longest query that could match: a bio has at most
+// 500 characters and a name 100.
+const maxSearchRunes = 500
+
+// SearchUsers returns up to limit users whose name or bio contains query,
+// ordered by name then id. The query is literal: %, _ and \ match only
+// themselves. Matching ignores case: for ASCII letters on SQLite (its lower()
+// knows no others), for all letters the database's locale knows on
+// PostgreSQL. An empty query matches no one, so the search cannot list every
+// user. PasswordHash is left empty in the results, which are meant for pages.
+// limit must be positive and is capped at MaxListLimit.
+func (db *DB) SearchUsers(ctx context.Context, query string, limit int) ([]User, error) {
+	const op = "search users"
+	limit, err := checkLimit(op, limit)
+	if err != nil {
+		return nil, err
+	}
+	if !textOK(query) {
+		return nil, invalid(op, "query must be UTF-8 without NUL bytes")
+	}
+	if query == "" || utf8.RuneCountInString(query) > maxSearchRunes {
+		return nil, nil
+	}
+	// lower() on both sides, in SQL, so pattern and column are folded by the
+	// same function; LIKE … ESCAPE '\' is the same in both dialects.
+	rows, err := db.r.QueryContext(ctx,
+		`SELECT id, email, name, bio, admin, '', created_at, updated_at FROM users
+		 WHERE lower(name) LIKE lower($1) ESCAPE '\' OR lower(bio) LIKE lower($1) ESCAPE '\'
+		 ORDER BY name, id LIMIT $2`,
+		"%"+escapeLike(query)+"%", limit)
+	if err != nil {
+		return nil, fail(op, err)
+	}
+	defer rows.Close()
+	var users []User
+	for rows.Next() {
+		var u User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, fail(op, err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(op, err)
+	}
+	return users, nil
+}
+
+// CountUsers returns the number of users.
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fail("count users", err)
+	}
+	return n, nil
+}
