@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const strongKey = "9d2f6c1a8b7e4d3c2b1a09f8e7d6c5b4a392817f6e5d4c3b2a1908f7e6d5c4b3"
+const strongKey = "b54abacbb6f6a6141285af555df51f5b73457d3361466220052bf9508c45844e"
 
 // command runs bulwark in dir with exactly env (plus PATH and HOME).
 func command(ctx context.Context, dir string, env map[string]string, args ...string) *exec.Cmd {
@@ -64,12 +64,11 @@ func serveUntilHealthy(t *testing.T, dir string, env map[string]string) (stop fu
 	t.Helper()
 	addr := freeAddr(t)
 	env["ADDR"] = addr
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := command(ctx, dir, env, "serve")
+	cmd := command(context.Background(), dir, env, "serve")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	cmd.Stdout = &logs
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cancel := func() { cmd.Process.Signal(os.Interrupt) }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

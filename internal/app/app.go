@@ -147,7 +147,31 @@ func (a *App) open(ctx context.Context) error {
 		return err
 	}
 	a.buildLimiters()
+	a.pruneSessionsEvery(10 * time.Minute)
 	return nil
+}
+
+// pruneSessionsEvery removes expired rows of the session index in the
+// background until Close.
+func (a *App) pruneSessionsEvery(d time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if err := a.db.PruneSessions(ctx, now); err != nil && ctx.Err() == nil {
+					a.log.Warn("prune session index", "error", err)
+				}
+			}
+		}
+	}()
+	a.closers = append(a.closers, func() { cancel(); <-done })
 }
 
 func (a *App) buildLimiters() {

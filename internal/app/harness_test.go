@@ -42,7 +42,7 @@ func backends() []backend {
 }
 
 // testKey is a strong key for tests, never used anywhere else.
-const testKey = "3f1c9a7be20d4c58a6e1f09b7d2c4e8a5b6f7091c2d3e4f5a6b7c8d9e0f1a2b3"
+const testKey = "64b39b85715744027232e0f7c06cd55627159621cf18dce831430984682053d9"
 
 // testConfig loads a configuration from env over test defaults.
 func testConfig(t *testing.T, env map[string]string) *config.Config {
