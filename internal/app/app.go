@@ -239,7 +239,11 @@ func (x sessionIndex) Add(ctx context.Context, s session.Info) error {
 }
 
 func (x sessionIndex) Touch(ctx context.Context, token string, seen time.Time, ip string) error {
-	return x.db.TouchSession(ctx, token, seen, ip)
+	err := x.db.TouchSession(ctx, token, seen, ip)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %w", session.ErrNotFound, err)
+	}
+	return err
 }
 
 func (x sessionIndex) Remove(ctx context.Context, token string) error {
