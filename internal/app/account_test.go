@@ -136,3 +136,18 @@ func TestSecurityEventsRecorded(t *testing.T) {
 		t.Fatal("the log lacks the event or holds a password")
 	}
 }
+
+// Reading pages without forms must not create sessions: each would be a
+// stored row, and crawlers would fill the store.
+func TestReadingCreatesNoSession(t *testing.T) {
+	s := startApp(t, nil)
+	b := s.browser(t)
+	for _, path := range []string{"/", "/no/such/page", "/healthz"} {
+		if res := b.get(path); len(res.Header.Values("Set-Cookie")) > 0 {
+			t.Errorf("GET %s set a cookie: %q", path, res.Header.Values("Set-Cookie"))
+		}
+	}
+	if res := b.get("/login"); len(res.Header.Values("Set-Cookie")) != 1 {
+		t.Error("the login form did not start a session for its CSRF token")
+	}
+}

@@ -28,11 +28,6 @@ func inSession(r *http.Request) bool {
 	return v
 }
 
-// hasSession reports whether the browser already has a stored session.
-func (a *App) hasSession(r *http.Request) bool {
-	return len(a.sessions.Bytes(r.Context(), csrfKey)) > 0
-}
-
 const flashKey = "flash"
 
 // flash keeps a one-time message for the next page this browser sees.

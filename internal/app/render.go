@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -25,6 +26,10 @@ var staticFiles embed.FS
 
 // pageNames are the templates that render a whole page with the layout.
 var pageNames = []string{"home", "register", "login", "account", "search", "error"}
+
+// formPages are the pages with a POST form, which need a CSRF token even for
+// a visitor who is not signed in.
+var formPages = map[string]bool{"register": true, "login": true, "account": true}
 
 // parsePages parses each page together with the layout, once.
 func parsePages() (map[string]*template.Template, error) {
@@ -58,9 +63,9 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if p.User == nil && inSession(r) {
 		p.User = a.sessionUser(r)
 	}
-	if inSession(r) && (name != "error" || p.User != nil || a.hasSession(r)) {
-		// Error pages issue no token to a visitor without a session, so
-		// that stray requests do not each create a session.
+	if inSession(r) && (p.User != nil || formPages[name]) {
+		// Only pages with a form issue a token: a visitor who just reads
+		// the home page or a 404 gets no session row.
 		p.CSRFToken = csrf.Token(r)
 		p.CSRFField = csrf.TemplateField(r)
 	}
@@ -117,6 +122,10 @@ func (a *App) apiNotFound(w http.ResponseWriter, r *http.Request) {
 
 // csrfFailed explains a refused form submission.
 func (a *App) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	if errors.Is(csrf.Reason(r), csrf.ErrTooLarge) {
+		a.tooLarge(w, r) // the body was too large to find the token in
+		return
+	}
 	a.logger(r).Warn("csrf refused", "path", r.URL.Path, "reason", fmt.Sprint(csrf.Reason(r)),
 		"client", clientAddr(r))
 	a.errorPage(w, r, http.StatusForbidden,
