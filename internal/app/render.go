@@ -2,9 +2,9 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
