@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -77,8 +78,11 @@ type Config struct {
 	// never more than half of IdleTimeout, since idleness is measured from
 	// the last write.
 	TouchInterval time.Duration
-	Secure        bool   // Secure cookie named "__Host-" + CookieName
-	CookieName    string // default "bulwark_session"
+	// MaxPerUser bounds a user's live sessions; signing in past it ends the
+	// least recently used. Default 50.
+	MaxPerUser int
+	Secure     bool   // Secure cookie named "__Host-" + CookieName
+	CookieName string // default "bulwark_session"
 	// ClientIP gives the address recorded for a session; default RemoteAddr.
 	ClientIP func(r *http.Request) string
 	// ErrorHandler answers when the store fails; default 503. Sessions fail
@@ -109,6 +113,9 @@ func New(store scs.Store, index Index, cfg Config) *Manager {
 	}
 	if cfg.TouchInterval > cfg.IdleTimeout/2 {
 		cfg.TouchInterval = cfg.IdleTimeout / 2
+	}
+	if cfg.MaxPerUser <= 0 {
+		cfg.MaxPerUser = 50
 	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = "bulwark_session"
@@ -244,6 +251,35 @@ func (m *Manager) login(r *http.Request, userID int64, clear bool) error {
 			return fmt.Errorf("session: index: %w (and destroy: %v)", err, derr)
 		}
 		return fmt.Errorf("session: index: %w", err)
+	}
+	// Best effort: a store error here leaves extra sessions until the next
+	// sign-in trims them, and must not undo this one.
+	_ = m.trim(ctx, userID, info.Token)
+	return nil
+}
+
+// trim ends the user's least recently used sessions beyond MaxPerUser, so
+// that scripted sign-ins cannot grow the store without bound.
+func (m *Manager) trim(ctx context.Context, userID int64, keep string) error {
+	list, err := m.index.List(ctx, userID, time.Now())
+	if err != nil || len(list) <= m.cfg.MaxPerUser {
+		return err
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].LastSeen.After(list[j].LastSeen) })
+	kept := 0
+	for _, s := range list {
+		if s.Token == keep || kept < m.cfg.MaxPerUser-1 && s.UserID == userID {
+			if s.Token != keep {
+				kept++
+			}
+			continue
+		}
+		if s.UserID != userID {
+			continue
+		}
+		if err := m.end(ctx, s.Token); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -595,6 +595,27 @@ var cases = []struct {
 		wantUser(t, b, "anonymous")
 	}},
 
+	{"sessions per user are bounded, least recently used ends first", func(t *testing.T, open openStore) {
+		a, _ := setup(t, open, newMemIndex(), session.Config{Secure: true, MaxPerUser: 3})
+		var browsers []*browser
+		for range 5 {
+			b := newBrowser(t, a, cookieSecure)
+			b.login(1)
+			browsers = append(browsers, b)
+			time.Sleep(2 * time.Millisecond) // distinct last-seen times
+		}
+		for i, b := range browsers {
+			want := "user 1"
+			if i < 2 {
+				want = "anonymous"
+			}
+			wantUser(t, b, want)
+		}
+		if n := len(browsers[4].sessions()); n != 3 {
+			t.Fatalf("%d sessions listed, want 3", n)
+		}
+	}},
+
 	{"last-seen is not written on every request", func(t *testing.T, open openStore) {
 		a, spy := setup(t, open, newMemIndex(), session.Config{
 			Secure: true, IdleTimeout: time.Hour, TouchInterval: time.Hour,
