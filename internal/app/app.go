@@ -122,6 +122,7 @@ func (a *App) open(ctx context.Context) error {
 	a.sessions = session.New(sessionStore, sessionIndex{a.db}, session.Config{
 		Lifetime:    cfg.SessionLifetime,
 		IdleTimeout: cfg.SessionIdleTimeout,
+		MaxPerUser:  cfg.SessionMaxPerUser,
 		Secure:      secure,
 		ClientIP:    func(r *http.Request) string { return clientAddr(r) },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

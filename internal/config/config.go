@@ -70,6 +70,7 @@ type Config struct {
 	SessionLifetime     time.Duration // SESSION_LIFETIME, default 24h (absolute)
 	SessionIdleTimeout  time.Duration // SESSION_IDLE_TIMEOUT, default 2h
 	SessionCookieSecure bool          // SESSION_COOKIE_SECURE, default true in production
+	SessionMaxPerUser   int           // SESSION_MAX_PER_USER, live sessions per user, default 50
 
 	RateLimitDefault  []ratelimit.Limit // RATELIMIT_DEFAULT, default 100 per minute; 2000 per hour
 	RateLimitLogin    []ratelimit.Limit // RATELIMIT_LOGIN, default 5 per minute

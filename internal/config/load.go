@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/netip"
@@ -46,6 +47,7 @@ const (
 	defaultMaxContentLength  = 16 << 20
 	defaultUploadExtensions  = "png,jpg,jpeg,gif,pdf"
 	defaultPasswordMinLength = 15
+	defaultSessionMaxPerUser = 50
 	minPasswordMinLength     = 8
 	maxPasswordMinLength     = 64 // 64-character passwords must always be accepted
 )
@@ -99,6 +101,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.SessionLifetime = l.duration("SESSION_LIFETIME", defaultSessionLifetime)
 	c.SessionIdleTimeout = l.duration("SESSION_IDLE_TIMEOUT", defaultSessionIdle)
 	c.SessionCookieSecure = l.bool("SESSION_COOKIE_SECURE", c.Production)
+	c.SessionMaxPerUser = l.count("SESSION_MAX_PER_USER", defaultSessionMaxPerUser, 1, 10000)
 	c.RateLimitDefault = l.limits("RATELIMIT_DEFAULT", defaultRateLimit)
 	c.RateLimitLogin = l.limits("RATELIMIT_LOGIN", defaultRateLimitLogin)
 	c.RateLimitFailOpen = l.bool("RATELIMIT_FAIL_OPEN", false)
@@ -289,6 +292,20 @@ func (l *loader) extensions(name, def string) []string {
 		return nil
 	}
 	return exts
+}
+
+// count reads a whole number from lo to hi.
+func (l *loader) count(name string, def, lo, hi int) int {
+	v := l.get(name)
+	if l.err != nil || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		l.bad(name, fmt.Sprintf("want a whole number from %d to %d", lo, hi))
+		return 0
+	}
+	return n
 }
 
 func (l *loader) passwordMinLength(name string) int {

@@ -46,6 +46,7 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		HSTSMaxAge:         31536000 * time.Second,
 		SessionLifetime:    24 * time.Hour,
 		SessionIdleTimeout: 2 * time.Hour,
+		SessionMaxPerUser:  50,
 		RateLimitDefault:   []ratelimit.Limit{{Count: 100, Period: time.Minute}, {Count: 2000, Period: time.Hour}},
 		RateLimitLogin:     []ratelimit.Limit{{Count: 5, Period: time.Minute}},
 		MaxContentLength:   16 << 20,
@@ -151,6 +152,7 @@ func TestLoadVariables(t *testing.T) {
 		{[]string{"SESSION_LIFETIME", "12h30m"}, func(c *Config) bool { return c.SessionLifetime == 12*time.Hour+30*time.Minute }},
 		{[]string{"SESSION_IDLE_TIMEOUT", "15m"}, func(c *Config) bool { return c.SessionIdleTimeout == 15*time.Minute }},
 		{[]string{"SESSION_COOKIE_SECURE", "true"}, func(c *Config) bool { return c.SessionCookieSecure }},
+		{[]string{"SESSION_MAX_PER_USER", "5"}, func(c *Config) bool { return c.SessionMaxPerUser == 5 }},
 		{[]string{"RATELIMIT_DEFAULT", "200 per day; 50 per hour"}, func(c *Config) bool {
 			return reflect.DeepEqual(c.RateLimitDefault, []ratelimit.Limit{{Count: 200, Period: 24 * time.Hour}, {Count: 50, Period: time.Hour}})
 		}},
@@ -220,6 +222,8 @@ func TestLoadVariables(t *testing.T) {
 		{[]string{"FORCE_HTTPS", "maybe"}, "FORCE_HTTPS", "want true or false"},
 		{[]string{"FORCE_HTTPS", "on"}, "FORCE_HTTPS", `got "on"`},
 		{[]string{"SESSION_COOKIE_SECURE", "2"}, "SESSION_COOKIE_SECURE", "want true or false"},
+		{[]string{"SESSION_MAX_PER_USER", "0"}, "SESSION_MAX_PER_USER", "from 1 to 10000"},
+		{[]string{"SESSION_MAX_PER_USER", "many"}, "SESSION_MAX_PER_USER", "from 1 to 10000"},
 		{[]string{"RATELIMIT_FAIL_OPEN", "y"}, "RATELIMIT_FAIL_OPEN", "want true or false"},
 		{[]string{"HSTS_MAX_AGE", "1y"}, "HSTS_MAX_AGE", "whole number of seconds"},
 		{[]string{"HSTS_MAX_AGE", "-1"}, "HSTS_MAX_AGE", "whole number of seconds"},
