@@ -46,15 +46,20 @@ func atExit(f func()) {
 	registry.mu.Unlock()
 }
 
-// Main runs the tests and then stops every server they started.
-func Main(m *testing.M) {
+// Main runs the tests, stops every server they started and exits.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with set-up of its own to
+// undo: it runs the tests, stops the servers and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	registry.mu.Lock()
 	for i := len(registry.cleanups) - 1; i >= 0; i-- {
 		registry.cleanups[i]()
 	}
+	registry.cleanups = nil
 	registry.mu.Unlock()
-	os.Exit(code)
+	return code
 }
 
 // Required reports whether missing services must fail tests.

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkhq/bulwark/internal/testenv"
+)
+
+// client is a browser-like HTTP client with its own cookies.
+type client struct {
+	t    *testing.T
+	http *http.Client
+}
+
+func newClient(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t, &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (c *client) get(u string) (int, string) {
+	c.t.Helper()
+	res, err := c.http.Get(u)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// submit posts a form taken from page, with its CSRF token, as same-origin.
+func (c *client) submit(base, page, action string, form url.Values) int {
+	c.t.Helper()
+	_, body := c.get(base + page)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("no form on %s%s", base, page)
+	}
+	form.Set("csrf_token", m[1])
+	req, _ := http.NewRequest("POST", base+action, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// moveCookies gives the browser's cookies for one instance to the other, as
+// a load balancer sending the same browser to either would.
+func (c *client) moveCookies(from, to string) {
+	f, _ := url.Parse(from)
+	d, _ := url.Parse(to)
+	c.http.Jar.SetCookies(d, c.http.Jar.Cookies(f))
+}
+
+// Two real bulwark processes on one PostgreSQL and one Redis: a session made
+// on one is valid on the other, logout on one ends it on both, and the login
+// budget is shared.
+func TestTwoProcessesShareState(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL":    testenv.Postgres(t),
+		"REDIS_URL":       "redis://" + testenv.Redis(t) + "/2",
+		"SECRET_KEY":      strongKey,
+		"RATELIMIT_LOGIN": "5 per minute",
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	envA, envB := map[string]string{}, map[string]string{}
+	for k, v := range env {
+		envA[k], envB[k] = v, v
+	}
+	stopA := serveUntilHealthy(t, dirA, envA)
+	defer stopA()
+	stopB := serveUntilHealthy(t, dirB, envB)
+	defer stopB()
+	a, b := "http://"+envA["ADDR"], "http://"+envB["ADDR"]
+
+	user := newClient(t)
+	if code := user.submit(a, "/register", "/register", url.Values{"email": {"two@example.com"}, "name": {"Two"}, "password": {"saffron glacier tandem obelisk"}}); code != http.StatusSeeOther {
+		t.Fatalf("register on A: %d", code)
+	}
+	user.moveCookies(a, b)
+	if code, _ := user.get(b + "/account"); code != http.StatusOK {
+		t.Fatalf("the session from A is not valid on B: %d", code)
+	}
+	if code := user.submit(b, "/account", "/logout", url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("logout on B: %d", code)
+	}
+	user.moveCookies(b, a)
+	if code, _ := user.get(a + "/account"); code == http.StatusOK {
+		t.Fatal("logout on B did not end the session on A")
+	}
+
+	// 3 failed logins on A and 2 on B spend the budget of 5 for this address.
+	guess := url.Values{"email": {"two@example.com"}, "password": {"not the password at all"}}
+	guesser := newClient(t)
+	for i, base := range []string{a, a, a, b, b} {
+		if code := guesser.submit(base, "/login", "/login", guess); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d, want 401", i+1, code)
+		}
+	}
+	if code := guesser.submit(a, "/login", "/login", guess); code != http.StatusTooManyRequests {
+		t.Fatalf("sixth attempt across two processes: %d, want 429", code)
+	}
+}
