@@ -118,13 +118,12 @@ func (a *App) open(ctx context.Context) error {
 	a.hasher = password.NewHasher(password.Options{})
 	a.policy = password.Policy{MinLength: cfg.PasswordMinLength}
 	a.ips = clientip.New(cfg.TrustedProxies)
-	secure := cfg.SessionCookieSecure
 	a.sessions = session.New(sessionStore, sessionIndex{a.db}, session.Config{
 		Lifetime:    cfg.SessionLifetime,
 		IdleTimeout: cfg.SessionIdleTimeout,
 		MaxPerUser:  cfg.SessionMaxPerUser,
-		Secure:      secure,
-		ClientIP:    func(r *http.Request) string { return clientAddr(r) },
+		Secure:      cfg.SessionCookieSecure,
+		ClientIP:    clientAddr,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			a.unavailable(w, r, "session store", err)
 		},
@@ -176,6 +175,7 @@ func (a *App) pruneSessionsEvery(d time.Duration) {
 }
 
 func (a *App) buildLimiters() {
+	// Limiters with different names never share a budget in one store.
 	byIP := ratelimit.ByIP(a.ips)
 	a.defaultLimit = &ratelimit.Limiter{
 		Store: a.limitStore, Limits: a.cfg.RateLimitDefault, Name: "default",
@@ -183,17 +183,12 @@ func (a *App) buildLimiters() {
 			if isHealthCheck(r) || strings.HasPrefix(r.URL.Path, "/static/") {
 				return "", false
 			}
-			k, ok := byIP(r)
-			return "d:" + k, ok
+			return byIP(r)
 		},
 		FailOpen: a.cfg.RateLimitFailOpen, OnLimited: a.limited, OnError: a.limitUnavailable, Logger: a.log,
 	}
 	a.loginLimit = &ratelimit.Limiter{
-		Store: a.limitStore, Limits: a.cfg.RateLimitLogin, Name: "login",
-		Key: func(r *http.Request) (string, bool) {
-			k, ok := byIP(r)
-			return "l:" + k, ok
-		},
+		Store: a.limitStore, Limits: a.cfg.RateLimitLogin, Name: "login", Key: byIP,
 		FailOpen:  false, // an authentication route never runs unlimited
 		OnLimited: a.limited, OnError: a.limitUnavailable, Logger: a.log,
 	}
