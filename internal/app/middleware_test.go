@@ -2,8 +2,13 @@ package app
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/bulwarkhq/bulwark/password"
 )
 
 func TestRequestIDFromTrustedProxyOnly(t *testing.T) {
@@ -61,4 +66,40 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = 200
 	}
 	return r.body.Write(b)
+}
+
+// A login flood past the hashing bound gets 503 with Retry-After, not an
+// unbounded queue of 19 MiB argon2 jobs.
+func TestHashingBoundAnswers503(t *testing.T) {
+	s := startApp(t, nil)
+	// One slot, no waiting, and a cost that keeps the slot busy a while.
+	// The email is unknown, so each attempt hashes with these parameters
+	// (a stored hash would bring its own).
+	s.app.hasher = password.NewHasher(password.Options{
+		Params:        password.Params{Memory: 64 << 10, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32},
+		MaxConcurrent: 1, MaxWait: time.Nanosecond,
+	})
+	var wg sync.WaitGroup
+	codes := make(chan int, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := s.browser(t)
+			res := b.submit("/login", "/login", url.Values{"email": {"nobody@example.com"}, "password": {"wrong but long enough"}})
+			if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			codes <- res.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	seen := map[int]int{}
+	for c := range codes {
+		seen[c]++
+	}
+	if seen[http.StatusServiceUnavailable] == 0 || seen[http.StatusUnauthorized] == 0 || len(seen) != 2 {
+		t.Fatalf("statuses %v: want some 401 and some 503", seen)
+	}
 }
