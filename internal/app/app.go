@@ -64,7 +64,7 @@ type App struct {
 // New opens the database (applying migrations) and Redis when configured,
 // and builds the service. Close releases what it opened.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: slog.New(requestIDHandler{log.Handler()})}
 	if err := a.open(ctx); err != nil {
 		a.Close()
 		return nil, err

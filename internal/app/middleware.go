@@ -51,6 +51,26 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// requestIDHandler adds the request id to records logged with a request's
+// context, so that packages logging with ErrorContext(ctx, …) (the rate
+// limiter, for one) are tied to the request too.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		rec.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
 // logger returns the service logger with the request's id attached.
 func (a *App) logger(r *http.Request) *slog.Logger {
 	return a.log.With("request_id", RequestID(r.Context()))
@@ -96,7 +116,6 @@ func (a *App) accessLog(next http.Handler) http.Handler {
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", RequestID(r.Context())),
 			slog.String("client", clientAddr(r)),
 		)
 	})

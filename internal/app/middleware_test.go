@@ -103,3 +103,13 @@ func TestHashingBoundAnswers503(t *testing.T) {
 		t.Fatalf("statuses %v: want some 401 and some 503", seen)
 	}
 }
+
+func TestEveryLogLineOfARequestHasItsID(t *testing.T) {
+	s := startApp(t, nil)
+	req, _ := http.NewRequest("GET", s.URL+"/no/such/page", nil)
+	id := s.browser(t).do(req).Header.Get("X-Request-Id")
+	if id == "" || !strings.Contains(s.logs.String(), "msg=request method=GET path=/no/such/page status=404") ||
+		!strings.Contains(s.logs.String(), "request_id="+id) {
+		t.Fatalf("access log lacks the request or its id %q:\n%s", id, s.logs.String())
+	}
+}
