@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -258,6 +257,9 @@ func TestHSTS(t *testing.T) {
 	}
 }
 
+// Behind a proxy the https port is unknown: the redirect keeps the port the
+// client named, except 80. What Target checks (Host injection, encoding) is
+// tested in internal/httpsredirect; this tests the wiring and the port rule.
 func TestRedirectToHTTPS(t *testing.T) {
 	h := headers.New(headers.Policy{ForceHTTPS: true, HSTSMaxAge: time.Hour}).Handler(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Errorf("next called for %s %s", r.Method, r.URL) }))
@@ -267,27 +269,18 @@ func TestRedirectToHTTPS(t *testing.T) {
 		location             string
 	}{
 		{"GET", "/a/b?c=d&e=%2F", "example.com", 301, "https://example.com/a/b?c=d&e=%2F"},
-		{"HEAD", "/", "example.com", 301, "https://example.com/"},
 		{"POST", "/login", "example.com", 308, "https://example.com/login"},
-		{"PUT", "/x", "example.com", 308, "https://example.com/x"},
-		{"DELETE", "/x", "example.com", 308, "https://example.com/x"},
 		{"GET", "/", "example.com:80", 301, "https://example.com/"},
+		{"GET", "/", "example.com:0080", 301, "https://example.com/"},
 		{"GET", "/", "example.com:8080", 301, "https://example.com:8080/"},
+		{"GET", "/", "example.com:443", 301, "https://example.com:443/"},
 		{"GET", "/", "[::1]:8080", 301, "https://[::1]:8080/"},
-		{"GET", "/", "127.0.0.1", 301, "https://127.0.0.1/"},
-		{"GET", "/", "example.com:", 301, "https://example.com/"},
-		{"GET", "//evil.example/x", "example.com", 301, "https://example.com//evil.example/x"},
-		{"GET", "http://example.com/abs", "example.com", 301, "https://example.com/abs"},
-		{"OPTIONS", "*", "example.com", 308, "https://example.com/"},
+		// Refused by httpsredirect: 400 and no Location.
+		{"GET", "/", "user@evil.example", 400, ""},
 	}
 	for _, tc := range cases {
-		r := httptest.NewRequest(tc.method, "/", nil)
+		r := httptest.NewRequest(tc.method, tc.target, nil)
 		r.Host = tc.host
-		if tc.target == "*" {
-			r.URL.Path = "*"
-		} else if u, err := url.ParseRequestURI(tc.target); err == nil {
-			r.URL, r.RequestURI = u, tc.target
-		}
 		rec := serve(h, r)
 		if rec.Code != tc.code || rec.Header().Get("Location") != tc.location {
 			t.Errorf("%s %s (Host %q): %d %q, want %d %q", tc.method, tc.target, tc.host,
@@ -295,26 +288,6 @@ func TestRedirectToHTTPS(t *testing.T) {
 		}
 		if sent := rec.Result().Header; sent.Get("X-Frame-Options") != "DENY" || !defaultCSP.MatchString(sent.Get("Content-Security-Policy")) {
 			t.Errorf("redirect lacks the security headers: %v", rec.Header())
-		}
-	}
-}
-
-// A client-chosen Host must never turn the redirect into one to another
-// origin, a scheme-relative URL, or a header split.
-func TestRedirectRefusesBadHost(t *testing.T) {
-	h := headers.New(headers.Policy{ForceHTTPS: true}).Handler(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("next called") }))
-	for _, host := range []string{
-		"", "evil.example/x", "evil.example\\x", "user@evil.example", "a b", "exa\x00mple.com",
-		"example.com\r\nSet-Cookie: a=b", "/evil.example", ".evil", "-evil", "[::1", "[::1]x", "[fe80::1%eth0]",
-		"[1.2.3.4]", "example.com:99999", "example.com:0", "example.com:http", "example.com:80:80",
-		"ex\u00e4mple.com", strings.Repeat("a", 300),
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Host = host
-		rec := serve(h, r)
-		if rec.Code != http.StatusBadRequest || rec.Header().Get("Location") != "" {
-			t.Errorf("Host %q: %d Location %q, want 400 and no Location", host, rec.Code, rec.Header().Get("Location"))
 		}
 	}
 }

@@ -8,12 +8,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
 )
 
-// FuzzRedirect feeds raw bytes to the plain-HTTP answer path: it must never
-// panic, always answer 301, 308 or 400 with a connection close, and a
-// redirect must be an https URL on a host that passed validation, with no
-// byte in Location that could end or split the header.
+// FuzzRedirect feeds raw bytes to the plain-HTTP answer path (reading the
+// request and writing the answer; httpsredirect's FuzzTarget covers the URL
+// itself): it must never panic, always answer 301, 308 or 400 with a
+// connection close, and a redirect must be an https URL on a host that
+// passes validation, with no byte in Location that could end or split the
+// header.
 func FuzzRedirect(f *testing.F) {
 	for _, seed := range []string{
 		"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
@@ -67,7 +71,8 @@ func FuzzRedirect(f *testing.F) {
 		if err != nil || u.Scheme != "https" || u.User != nil || u.Fragment != "" {
 			t.Fatalf("Location %q: %+v, %v", loc, u, err)
 		}
-		if _, ok := redirectHost(u.Host, "8443"); !ok {
+		again := &http.Request{Method: http.MethodGet, Host: u.Host, URL: &url.URL{}}
+		if _, _, ok := httpsredirect.Target(again, rd.keepPort); !ok {
 			t.Fatalf("Location %q has host %q", loc, u.Host)
 		}
 		if !strings.HasPrefix(loc, "https://"+u.Host+"/") {

@@ -10,11 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
 )
 
 const (
@@ -328,13 +329,21 @@ func (rd *redirector) answer(w io.Writer, r io.Reader) (status int, err error) {
 	case readErr != nil:
 		status = http.StatusBadRequest
 	default:
-		status, location = redirectTarget(req, rd.httpsPort)
+		status, location, _ = httpsredirect.Target(req, rd.keepPort)
 	}
 	return status, writeAnswer(w, status, location)
 }
 
+// keepPort keeps the port in the https URL only when it is the HTTPS port
+// itself: a client that typed http://name:8443 reached the TLS port and
+// should stay on it; any other port, such as 80, is dropped for https'
+// default 443.
+func (rd *redirector) keepPort(port string) bool {
+	return port == rd.httpsPort && port != "443"
+}
+
 // writeAnswer writes a complete response that closes the connection.
-// location has been checked to hold only visible ASCII.
+// httpsredirect.Target guarantees location holds only visible ASCII.
 func writeAnswer(w io.Writer, status int, location string) error {
 	body := ""
 	if status == http.StatusBadRequest {
@@ -357,145 +366,4 @@ func writeAnswer(w io.Writer, status int, location string) error {
 	b.WriteString(body)
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// redirectTarget returns 301 (GET, HEAD) or 308 (other methods, which must
-// be repeated with their body) and the https URL for req, or 400 when req
-// has no usable host or target.
-func redirectTarget(req *http.Request, httpsPort string) (int, string) {
-	if req.Method == http.MethodConnect {
-		return http.StatusBadRequest, "" // asks for a tunnel, names no resource
-	}
-	host, ok := redirectHost(req.Host, httpsPort)
-	if !ok {
-		return http.StatusBadRequest, ""
-	}
-	// Origin form ("/path?q") or absolute form ("http://host/path?q");
-	// "*" names no resource to redirect to.
-	target := req.URL.EscapedPath()
-	if target == "" && req.URL.Host != "" {
-		target = "/"
-	}
-	if !strings.HasPrefix(target, "/") {
-		return http.StatusBadRequest, ""
-	}
-	if req.URL.RawQuery != "" {
-		target += "?" + req.URL.RawQuery
-	}
-	status := http.StatusPermanentRedirect
-	if req.Method == http.MethodGet || req.Method == http.MethodHead {
-		status = http.StatusMovedPermanently
-	}
-	return status, "https://" + host + escapeTarget(target)
-}
-
-// escapeTarget percent-encodes the bytes of a path and query that have no
-// place in a header or would change how a browser reads the URL: anything
-// outside visible ASCII, '#' (the query is copied raw and would otherwise
-// start a fragment) and '\' (which browsers treat as '/'). '%' is left
-// alone: the target is already encoded, and must not be encoded twice.
-func escapeTarget(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '#' || c == '\\' {
-			if b.Len() == 0 {
-				b.Grow(len(s) + 8)
-				b.WriteString(s[:i])
-			}
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		} else if b.Len() > 0 {
-			b.WriteByte(c)
-		}
-	}
-	if b.Len() == 0 {
-		return s
-	}
-	return b.String()
-}
-
-// redirectHost checks a Host value and returns the host for the https URL:
-// the name, plus the port only when it is the HTTPS port itself (a client
-// that typed http://name:8443 reached the TLS port and should stay on it;
-// any other port, such as 80, is dropped for https' default 443).
-//
-// Only DNS names, IPv4 and bracketed IPv6 literals pass, so the Location
-// cannot gain user info ("a@evil"), a path, or bytes that split headers.
-// The host is still the client's own: a client redirected to a name it
-// sent itself gains nothing.
-func redirectHost(host, httpsPort string) (string, bool) {
-	if host == "" || len(host) > 262 { // 255 for the name, 7 for ":65535"
-		return "", false
-	}
-	var name, port string
-	if host[0] == '[' {
-		end := strings.IndexByte(host, ']')
-		if end < 0 {
-			return "", false
-		}
-		ip, err := netip.ParseAddr(host[1:end])
-		if err != nil || !ip.Is6() || ip.Zone() != "" {
-			return "", false
-		}
-		name = host[:end+1]
-		rest := host[end+1:]
-		if rest != "" {
-			if rest[0] != ':' {
-				return "", false
-			}
-			port = rest[1:]
-		}
-	} else {
-		name, port, _ = strings.Cut(host, ":")
-		if !validHostName(name) {
-			return "", false
-		}
-	}
-	if !validPort(port) {
-		return "", false
-	}
-	if port != "" && port == httpsPort && port != "443" {
-		return name + ":" + port, true
-	}
-	return name, true
-}
-
-// validHostName accepts DNS names (letters, digits, '-', '.', '_' as some
-// internal names use) and IPv4 addresses, which are made of the same bytes.
-// Browsers send international names as punycode.
-func validHostName(s string) bool {
-	if s == "" || len(s) > 255 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validPort accepts "" (no port, or "host:" which RFC 3986 allows) and
-// decimal ports 0-65535.
-func validPort(s string) bool {
-	if s == "" {
-		return true
-	}
-	if len(s) > 5 {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n <= 65535
 }
