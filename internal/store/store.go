@@ -122,6 +122,14 @@ func sqliteDSN(path string, writer bool) string {
 	return path + "?" + q.Encode()
 }
 
+// keepOneConn limits a pool to one connection that is never closed.
+func keepOneConn(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+}
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == memoryPath {
 		w, err := sql.Open("sqlite", sqliteDSN(path, true))
@@ -130,10 +138,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		}
 		// Every connection would be a database of its own: keep exactly one,
 		// forever.
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
-		w.SetConnMaxIdleTime(0)
+		keepOneConn(w)
 		db := &DB{dialect: DialectSQLite, w: w, r: w}
 		if err := db.Ping(ctx); err != nil {
 			w.Close()
@@ -153,10 +158,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
+	keepOneConn(w) // the single writer
 
 	r, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
