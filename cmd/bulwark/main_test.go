@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,19 +51,10 @@ func command(ctx context.Context, dir string, env map[string]string, args ...str
 	return cmd
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // serveUntilHealthy starts `bulwark serve` and waits for GET /healthz.
 func serveUntilHealthy(t *testing.T, dir string, env map[string]string) (stop func() string) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env["ADDR"] = addr
 	cmd := command(context.Background(), dir, env, "serve")
 	var logs bytes.Buffer
@@ -132,7 +122,7 @@ func TestProductionRefusesUnsafeKeys(t *testing.T) {
 	for name, key := range map[string]string{"missing": "", "changeme": "changeme", "short": "0123456789abcdef", "low-entropy": strings.Repeat("ab", 32)} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			env := map[string]string{"BULWARK_ENV": "production", "ADDR": freeAddr(t)}
+			env := map[string]string{"BULWARK_ENV": "production", "ADDR": testenv.FreeAddr(t)}
 			if key != "" {
 				env["SECRET_KEY"] = key
 			}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -80,6 +81,10 @@ func TestNonceIsFreshAndUsed(t *testing.T) {
 	n2 := nonceOf(b.get("/login"))
 	if n1 == "" || n1 == n2 {
 		t.Fatalf("nonces %q and %q: want fresh non-empty values", n1, n2)
+	}
+	// A page holding a CSRF token must not be kept by any cache.
+	if cc := b.get("/login").Header.Values("Cache-Control"); !strings.Contains(strings.Join(cc, ","), "no-store") {
+		t.Errorf("login page Cache-Control %q lacks no-store", cc)
 	}
 	if res := b.get("/"); strings.Contains(res.body, "<script>") || strings.Contains(res.body, "style=") {
 		t.Error("a page has an inline script or style attribute")
@@ -193,6 +198,16 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 	}
 	if res := loginAttempt(x, tx, "n@example.com", ""); res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("sixth attempt across two instances: %d, want 429", res.StatusCode)
+	}
+	// The per-account budget is keyed by an HMAC: no email in Redis.
+	keys, err := one.app.redis.Keys(context.Background(), "*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("list Redis keys: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "@") || strings.Contains(k, "example.com") {
+			t.Fatalf("Redis key %q holds an email", k)
+		}
 	}
 }
 

@@ -256,17 +256,6 @@ func rawExchange(t *testing.T, addr, raw string) *http.Response {
 
 func slogFrom(h slog.Handler) *slog.Logger { return slog.New(h) }
 
-// freeAddr returns a loopback address that was free a moment ago, for Run,
-// which does not report the address it bound.
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // writeLeaf writes a new certificate of the given serial and its key.
 func (f certFiles) writeLeaf(t testing.TB, pki *testPKI, serial int64) {
 	t.Helper()

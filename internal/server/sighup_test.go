@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
 // Run reloads the certificate on SIGHUP.
@@ -25,7 +27,7 @@ func TestRunReloadsOnSIGHUP(t *testing.T) {
 	rec := &recordLogger{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t) // Run does not report the address it bound
 	go func() {
 		done <- Run(ctx, Options{Addr: addr, Handler: helloHandler, Logger: slogFrom(rec),
 			TLSCertFile: files.cert, TLSKeyFile: files.key, CertCheckInterval: -1})

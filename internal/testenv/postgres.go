@@ -71,7 +71,12 @@ func startPostgres(binDir string) (*postgresServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &postgresServer{binDir: binDir, dir: dir, port: strconv.Itoa(freePortNoT())}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &postgresServer{binDir: binDir, dir: dir, port: strconv.Itoa(port)}
 	if os.Geteuid() == 0 {
 		// initdb refuses to run as root: hand the directory to the postgres user.
 		u, err := user.Lookup("postgres")

@@ -42,7 +42,11 @@ func Redis(t testing.TB) string {
 			return
 		}
 		s := &RedisServer{bin: bin, dir: dir}
-		if err := s.startOn(freePortNoT()); err != nil {
+		port, err := freePort()
+		if err == nil {
+			err = s.startOn(port)
+		}
+		if err != nil {
 			sharedRedis.err = err
 			os.RemoveAll(dir)
 			return
@@ -70,15 +74,6 @@ func NewRedis(t testing.TB) *RedisServer {
 	}
 	t.Cleanup(s.Stop)
 	return s
-}
-
-func freePortNoT() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *RedisServer) startOn(port int) error {
