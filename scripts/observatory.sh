@@ -6,7 +6,8 @@
 #
 #   scripts/observatory.sh            # prints each page's grade and score; exit 1 unless all are A+
 #
-# Set OBSERVATORY to the scanner wrapper if it lives elsewhere.
+# Set OBSERVATORY to the scanner wrapper if it lives elsewhere, and
+# OBSERVATORY_DETAIL=1 to print every test's result and score modifier.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 scanner=${OBSERVATORY:-$root/../shared/tools/observatory.sh}
@@ -39,7 +40,7 @@ for path in / /login; do
   out=$(NODE_EXTRA_CA_CERTS="$work/ca.pem" "$scanner" "127.0.0.1:$port$path")
   grade=$(jq -r '.scan.grade' <<<"$out")
   score=$(jq -r '.scan.score' <<<"$out")
-  echo "$path: grade $grade, score $score"
+  echo "$path: grade $grade, score $score"; [ -n "${OBSERVATORY_DETAIL:-}" ] && jq -c '.tests | to_entries[] | {(.key): [.value.result, .value.scoreModifier]}' <<<"$out"
   if [ "$grade" != "A+" ]; then
     status=1
     jq -c '.tests | to_entries[] | select(.value.pass != true) | {test: .key, result: .value.result}' <<<"$out" || true
