@@ -68,25 +68,3 @@ func ExampleHasher_Verify() {
 	// Output:
 	// signed in; now stored as $argon2id
 }
-
-func ExamplePolicy_Check() {
-	var p password.Policy // NIST SP 800-63B-4 defaults: at least 15 characters
-	email, name := "alice.smith@example.com", "Alice Smith"
-	for _, pw := range []string{
-		"hunter2",
-		"passwordpassword",
-		"AliceSmith-2024-rocks",
-		"copper kettle whistles at dawn",
-	} {
-		if err := p.Check(pw, email, name); err != nil {
-			fmt.Println(err)
-			continue
-		}
-		fmt.Println("accepted")
-	}
-	// Output:
-	// Use at least 15 characters.
-	// This password is too common or easy to guess; a few unrelated words work well.
-	// Don't use your name or email in your password.
-	// accepted
-}

@@ -322,7 +322,7 @@ func (h *Hasher) parse(encoded string) (storedHash, error) {
 		var pb pbkdf2Hash
 		pb, err = parsePBKDF2(encoded)
 		if err == nil {
-			err = h.limits.checkPBKDF2(pb.iterations)
+			err = h.limits.checkPBKDF2(pb.digest, pb.iterations)
 		}
 		s = pb
 	default:

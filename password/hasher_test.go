@@ -281,6 +281,7 @@ func TestTamperedHashesRefused(t *testing.T) {
 		{"argon2 memory 2^32-1 KiB", argon("$argon2id$v=19$m=4294967295,t=1,p=1"), u},
 		{"argon2 iterations 100000", argon("$argon2id$v=19$m=19456,t=100000,p=1"), u},
 		{"argon2 memory×iterations", argon("$argon2id$v=19$m=262144,t=16,p=1"), u},
+		{"argon2 parallelism 9", argon("$argon2id$v=19$m=102400,t=2,p=9"), u},
 		{"argon2 parallelism 64", argon("$argon2id$v=19$m=102400,t=2,p=64"), u},
 		{"argon2 parallelism 300", argon("$argon2id$v=19$m=102400,t=2,p=300"), u},
 		{"argon2i memory 4 GiB", argon("$argon2i$v=19$m=4194304,t=2,p=1"), u},
@@ -310,7 +311,8 @@ func TestTamperedHashesRefused(t *testing.T) {
 
 		// scrypt: work bounds (parameters Werkzeug could have used)
 		{"scrypt 1 GiB", "scrypt:1048576:8:1$LjDDhCaNACXqNv3u$" + wzHex, u},
-		{"scrypt N·r·p", "scrypt:16384:8:64$LjDDhCaNACXqNv3u$" + wzHex, u},
+		{"scrypt N·r·p 2^22", "scrypt:16384:8:32$LjDDhCaNACXqNv3u$" + wzHex, u},
+		{"scrypt N·r·p 2^23", "scrypt:16384:8:64$LjDDhCaNACXqNv3u$" + wzHex, u},
 		// scrypt: parameters Python/OpenSSL refuse, so Werkzeug never wrote them
 		{"scrypt N=2^30", "scrypt:1073741824:8:1$LjDDhCaNACXqNv3u$" + wzHex, m},
 		{"scrypt p=1000", "scrypt:32768:8:1000$LjDDhCaNACXqNv3u$" + wzHex, m},
@@ -329,6 +331,8 @@ func TestTamperedHashesRefused(t *testing.T) {
 
 		// pbkdf2
 		{"pbkdf2 a billion rounds", "pbkdf2:sha256:1000000000$PPDcgRAGkWSts6yf$" + sha256, u},
+		{"pbkdf2-sha256 3,000,001 rounds", "pbkdf2:sha256:3000001$PPDcgRAGkWSts6yf$" + sha256, u},
+		{"pbkdf2-sha512 1,000,001 rounds", "pbkdf2:sha512:1000001$PPDcgRAGkWSts6yf$" + sha256 + sha256, u},
 		{"pbkdf2 above INT_MAX", "pbkdf2:sha256:99999999999$PPDcgRAGkWSts6yf$" + sha256, m},
 		{"pbkdf2 zero rounds", "pbkdf2:sha256:0$PPDcgRAGkWSts6yf$" + sha256, m},
 		{"pbkdf2 empty rounds", "pbkdf2:sha256:$PPDcgRAGkWSts6yf$" + sha256, m},
@@ -340,6 +344,7 @@ func TestTamperedHashesRefused(t *testing.T) {
 		// bcrypt
 		{"bcrypt cost 31", "$2b$31$" + bcBody, u},
 		{"bcrypt cost 17", "$2b$17$" + bcBody, u},
+		{"bcrypt cost 14", "$2b$14$" + bcBody, u},
 		{"bcrypt cost 03", "$2b$03$" + bcBody, m},
 		{"bcrypt cost 99", "$2b$99$" + bcBody, m},
 		{"bcrypt cost sign", "$2b$+9$" + bcBody, m},
@@ -374,6 +379,35 @@ func TestTamperedHashesRefused(t *testing.T) {
 				t.Error("NeedsRehash = false")
 			}
 		})
+	}
+}
+
+// The work bounds come from a time budget (see defaultLimits): the costliest
+// hashes inside them are accepted, one step more is refused before any work.
+// With the bounds of before (bcrypt 16, argon2 p 16, scrypt 2^22, one
+// PBKDF2 count for every digest) the refusals in TestTamperedHashesRefused
+// fail; these catch bounds set too tight for hashes Flask apps store.
+func TestWorkBoundsEdges(t *testing.T) {
+	const (
+		a2tail = "$QarnIHsp4OedbvYjdt0GeA$ApeykUmiC8LrYVKgp6gj+A"
+		wzHex  = "fada684faed8c1cfdb3192fc338be52df55f90d634d1c8daf4e8b6677002fe344372e5e795d72bc42637ae4789209ffd4f9c9d039ecf45a73c1730fc88c7eb46"
+		sha256 = "be7c94cd1ec286b3699ea3da349b4a21f345ba01693d5c69525a2c73a127e44e"
+		bcBody = "MmOKP5H6RG2sLSLQqITuVed9PJ/U5bLQbX7uulvxcT1eKp9pO.olm"
+	)
+	h := NewHasher(Options{})
+	for _, enc := range []string{
+		"$2b$13$" + bcBody,
+		"$argon2id$v=19$m=102400,t=2,p=8" + a2tail, // argon2-cffi before 21.2
+		"$argon2id$v=19$m=65536,t=3,p=4" + a2tail,  // argon2-cffi 21.2 and later
+		"$argon2id$v=19$m=262144,t=4,p=8" + a2tail,
+		"scrypt:16384:8:16$LjDDhCaNACXqNv3u$" + wzHex, // N·r·p = 2^21
+		"scrypt:131072:8:1$LjDDhCaNACXqNv3u$" + wzHex, // OWASP's strongest
+		"pbkdf2:sha256:3000000$PPDcgRAGkWSts6yf$" + sha256,
+		"pbkdf2:sha512:1000000$PPDcgRAGkWSts6yf$" + sha256 + sha256,
+	} {
+		if err := h.ValidateHash(enc); err != nil {
+			t.Errorf("ValidateHash(%.40q…) = %v; want accepted", enc, err)
+		}
 	}
 }
 

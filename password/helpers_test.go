@@ -58,15 +58,16 @@ var fastParams = Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 1
 // verifies in about a millisecond; fuzzing uses them.
 func tinyLimits() limits {
 	return limits{
-		encodedBytes:     512,
-		argon2Memory:     256,
-		argon2Time:       2,
-		argon2Work:       512,
-		argon2Threads:    4,
-		scryptMemory:     128 * 1024,
-		scryptWork:       2048,
-		pbkdf2Iterations: 2000,
-		bcryptCost:       4,
+		encodedBytes:         512,
+		argon2Memory:         256,
+		argon2Time:           2,
+		argon2Work:           512,
+		argon2Threads:        4,
+		scryptMemory:         128 * 1024,
+		scryptWork:           2048,
+		pbkdf2Iterations:     2000,
+		pbkdf2WideIterations: 1000,
+		bcryptCost:           4,
 	}
 }
 

@@ -5,8 +5,9 @@ import "fmt"
 // limits bound the work a stored hash may ask for. The parameters of a
 // stored hash come from a database row or an import file; without bounds a
 // tampered row (argon2 m=4 GiB, bcrypt cost 31, a billion PBKDF2 rounds)
-// would make one sign-in take minutes or exhaust memory. Hashes beyond the
-// bounds are refused with ErrUnsupported before any work.
+// would make one sign-in take minutes or exhaust memory, and a handful of
+// sign-in attempts against that one account would hold every hashing slot.
+// Hashes beyond the bounds are refused with ErrUnsupported before any work.
 type limits struct {
 	encodedBytes int // longest stored hash string
 
@@ -18,26 +19,46 @@ type limits struct {
 	scryptMemory uint64 // bytes, 128·N·r
 	scryptWork   uint64 // N·r·p, proportional to time
 
-	pbkdf2Iterations uint64
-	bcryptCost       int
+	pbkdf2Iterations     uint64 // SHA-1, SHA-224, SHA-256
+	pbkdf2WideIterations uint64 // SHA-384, SHA-512: about 3× slower per round
+	bcryptCost           int
 }
 
-// defaultLimits allow every default of the libraries we import from with
-// room to spare (argon2-cffi m=100 MiB t=2 p=8; Werkzeug scrypt N=2^15 r=8
-// and PBKDF2 up to 1,000,000 rounds; bcrypt cost 10–12; OWASP's strongest
-// scrypt, N=2^17 r=8) while keeping any one verification to about a
-// second or two of CPU and at most 256 MiB of memory.
+// defaultLimits come from a time budget: at most about one second of one
+// core and 256 MiB for any one verification, measured on the 2-core
+// development machine (Go 1.26, amd64, 2026-11-30) with the x/crypto and
+// standard library code Verify runs:
+//
+//	bcrypt cost 12 / 13 / 14             0.23 s / 0.46 s / 0.93 s
+//	argon2id m=256 MiB t=4 (p=1 or p=8)  0.97 s of CPU (p=8 spreads it over the cores)
+//	scrypt N·r·p = 2^21 / 2^22           0.58 s / 1.30 s
+//	PBKDF2-SHA256 / SHA-1 3,000,000      0.53 s / 0.56 s
+//	PBKDF2-SHA512 3,000,000 / 1,000,000  1.60 s / 0.53 s
+//
+// bcrypt stops at 13 because 14 already takes the whole second and every
+// step doubles it (cost 16 would be about 4 s). argon2 lanes stop at 8: a
+// lane is a goroutine, so p bounds how many cores one hashing slot can
+// occupy at once, and 8 is the largest default of the libraries we import
+// from (argon2-cffi before 21.2: m=102400 t=2 p=8, in testdata), which a
+// bound of 4 would lock out. scrypt N·r·p stops at 2^21, the largest power
+// of two under the budget.
+//
+// Everything Flask applications store by default still verifies: Werkzeug
+// scrypt N=2^15 r=8 p=1 and PBKDF2-SHA256 up to 1,000,000 rounds; bcrypt
+// cost 10–12; argon2-cffi's old (p=8) and current (m=65536 t=3 p=4)
+// defaults; and OWASP's strongest scrypt, N=2^17 r=8 p=1.
 func defaultLimits() limits {
 	return limits{
-		encodedBytes:     512,
-		argon2Memory:     256 * 1024,
-		argon2Time:       16,
-		argon2Work:       4 * 256 * 1024,
-		argon2Threads:    16,
-		scryptMemory:     256 << 20,
-		scryptWork:       1 << 22,
-		pbkdf2Iterations: 3_000_000,
-		bcryptCost:       16,
+		encodedBytes:         512,
+		argon2Memory:         256 * 1024,
+		argon2Time:           16,
+		argon2Work:           4 * 256 * 1024,
+		argon2Threads:        8,
+		scryptMemory:         256 << 20,
+		scryptWork:           1 << 21,
+		pbkdf2Iterations:     3_000_000,
+		pbkdf2WideIterations: 1_000_000,
+		bcryptCost:           13,
 	}
 }
 
@@ -80,9 +101,13 @@ func (l limits) checkScrypt(n, r, p uint64) error {
 	return nil
 }
 
-func (l limits) checkPBKDF2(iterations uint64) error {
-	if iterations > l.pbkdf2Iterations {
-		return fmt.Errorf("%w: pbkdf2 iterations %d above the limit of %d", ErrUnsupported, iterations, l.pbkdf2Iterations)
+func (l limits) checkPBKDF2(digest string, iterations uint64) error {
+	limit := l.pbkdf2Iterations
+	if digest == "sha384" || digest == "sha512" {
+		limit = l.pbkdf2WideIterations
+	}
+	if iterations > limit {
+		return fmt.Errorf("%w: pbkdf2-%s iterations %d above the limit of %d", ErrUnsupported, digest, iterations, limit)
 	}
 	return nil
 }

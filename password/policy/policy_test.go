@@ -1,4 +1,4 @@
-package password
+package policy
 
 import (
 	"errors"
@@ -65,11 +65,11 @@ func TestPolicyCheck(t *testing.T) {
 				}
 				return
 			}
-			var pe *PolicyError
+			var pe *Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("Check(%q) = %v; want *PolicyError %q", c.pw, err, c.want)
+				t.Fatalf("Check(%q) = %v; want *Error %q", c.pw, err, c.want)
 			}
-			if pe.Reason != c.want || err.Error() != c.want {
+			if pe.Reason != c.want || err.Error() != "policy: "+c.want {
 				t.Errorf("Check(%q) reason = %q; want %q", c.pw, pe.Reason, c.want)
 			}
 			if len(c.pw) >= 4 && strings.Contains(pe.Reason, c.pw) {

@@ -1,4 +1,4 @@
-package password
+package policy
 
 import (
 	"fmt"
@@ -31,20 +31,22 @@ type Policy struct {
 	MaxLength int
 
 	// MaxBytes is the most bytes accepted; keep it equal to the Hasher's
-	// Options.MaxBytes so that every password the policy accepts can be
-	// hashed. Zero means 1024. The default MaxLength of 256 characters never
-	// exceeds it (a code point is at most 4 bytes).
+	// password.Options.MaxBytes so that every password the policy accepts
+	// can be hashed. Zero means 1024, the Hasher's default. The default
+	// MaxLength of 256 characters never exceeds it (a code point is at most
+	// 4 bytes).
 	MaxBytes int
 }
 
-// PolicyError says why Policy.Check refused a password. Reason is a
-// complete sentence, safe to show to the user as is; it never contains the
-// password.
-type PolicyError struct {
+// Error says why Policy.Check refused a password. Reason is a complete
+// sentence, safe to show to the user as is; it never contains the password.
+// Error() puts the package name before it, for logs; show users Reason.
+type Error struct {
 	Reason string
 }
 
-func (e *PolicyError) Error() string { return e.Reason }
+// Error returns the reason with the package prefix every error here has.
+func (e *Error) Error() string { return "policy: " + e.Reason }
 
 // Only the first strengthRunes code points are given to zxcvbn: its
 // matching grows worse than quadratically with length (about 15 ms for 100
@@ -65,23 +67,23 @@ const (
 // far beyond what sign-in rate limits allow an online attacker.
 const minScore = 3
 
-// Check returns nil if password may be chosen, or a *PolicyError whose
+// Check returns nil if password may be chosen, or a *Error whose
 // Reason tells the user what to do. related are the user's own details
 // (email, name, ...): a password containing them is refused.
 func (p Policy) Check(password string, related ...string) error {
 	minLen, maxLen, maxBytes := p.bounds()
 	if !utf8.ValidString(password) {
-		return &PolicyError{"Your password contains characters that could not be read; type it again."}
+		return &Error{"Your password contains characters that could not be read; type it again."}
 	}
 	n := utf8.RuneCountInString(password)
 	if n < minLen {
-		return &PolicyError{fmt.Sprintf("Use at least %d characters.", minLen)}
+		return &Error{fmt.Sprintf("Use at least %d characters.", minLen)}
 	}
 	if n > maxLen {
-		return &PolicyError{fmt.Sprintf("Use at most %d characters.", maxLen)}
+		return &Error{fmt.Sprintf("Use at most %d characters.", maxLen)}
 	}
 	if len(password) > maxBytes {
-		return &PolicyError{fmt.Sprintf("Use a shorter password: at most %d characters, fewer if it has accents, emoji or non-Latin letters.", maxBytes)}
+		return &Error{fmt.Sprintf("Use a shorter password: at most %d characters, fewer if it has accents, emoji or non-Latin letters.", maxBytes)}
 	}
 
 	terms := relatedTerms(related)
@@ -101,11 +103,11 @@ func (p Policy) Check(password string, related ...string) error {
 			return personalError()
 		}
 	}
-	return &PolicyError{"This password is too common or easy to guess; a few unrelated words work well."}
+	return &Error{"This password is too common or easy to guess; a few unrelated words work well."}
 }
 
 func personalError() error {
-	return &PolicyError{"Don't use your name or email in your password."}
+	return &Error{"Don't use your name or email in your password."}
 }
 
 func (p Policy) bounds() (minLen, maxLen, maxBytes int) {
