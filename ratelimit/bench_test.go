@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-
-	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
 func BenchmarkMemoryStoreAllow(b *testing.B) {
@@ -28,21 +26,4 @@ func BenchmarkMemoryStoreAllow(b *testing.B) {
 			}
 		}
 	})
-}
-
-func BenchmarkRedisStoreAllow(b *testing.B) {
-	c := redisClient(b, testenv.Redis(b))
-	s := NewRedisStore(c, uniquePrefix())
-	for _, spec := range []string{"1000000 per second", "1000000 per second; 100000000 per hour; 1000000000 per day"} {
-		limits := mustParse(b, spec)
-		b.Run(strconv.Itoa(len(limits))+"limits", func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Allow(ctx, "bench", limits, 1); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }

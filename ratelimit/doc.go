@@ -3,15 +3,20 @@
 // GCRA in memory or in Redis, as net/http middleware that answers 429 with
 // RateLimit and Retry-After headers.
 //
-//	limits, err := ratelimit.Parse("100 per minute; 2000 per hour")
-//	...
-//	lim := &ratelimit.Limiter{
+//	lim, err := ratelimit.New(ratelimit.Options{
 //		Store:  ratelimit.NewMemoryStore(ratelimit.MemoryOptions{}),
-//		Limits: limits,
+//		Limits: ratelimit.MustParse("100 per minute; 2000 per hour"),
 //		Name:   "default",
 //		Key:    ratelimit.ByIP(clientip.New(trustedProxies)),
-//	}
+//	})
+//	...
 //	http.ListenAndServe(addr, lim.Handler(mux))
+//
+// New checks the options once, at start-up: a Limiter without a store or
+// limits, or with a limit no store accepts, is never built. Limits read
+// from configuration go through Parse and its error; limits written into
+// the program can use MustParse, which panics on a typo like
+// regexp.MustCompile.
 //
 // # GCRA, and how it differs from Flask-Limiter's windows
 //
@@ -44,10 +49,13 @@
 //
 // A request is checked against all the limits of a policy together and is
 // charged to all or none: a request refused by the hourly limit does not use
-// up the per-minute one, and the reverse. RedisStore does this in one Lua
-// script — one round trip whatever the number of limits, reading the Redis
-// server's clock — so instances sharing it cannot overshoot the way a
-// read-then-increment from each instance does.
+// up the per-minute one, and the reverse. The Redis store (package
+// redisstore, a package of its own so that memory-only programs do not link
+// go-redis) does this in one Lua script — one round trip whatever the
+// number of limits, reading the Redis server's clock — so instances sharing
+// it cannot overshoot the way a read-then-increment from each instance does.
+// Package storetest holds the cases every Store must pass; both stores run
+// them.
 //
 // # Keys
 //
@@ -68,12 +76,24 @@
 //		return "key:" + k.ID, ok // the key's id, never the secret
 //	}
 //
-// Checks inside handlers use [Limiter.Allow], for example a per-account
-// limit on failed sign-ins: peek with cost 0 before checking the password,
-// charge 1 when it is wrong.
+// # Inside handlers: charge, then refund
 //
-// # When the store fails
+// Checks inside handlers use [Limiter.Allow]. A negative cost is a refund,
+// so an expensive check can be bounded per key: charge 1 before it and
+// refund with -1 when it succeeds. A per-account limit on failed sign-ins
+// does this around the password check: attempts sent all at once each hold
+// a unit while their password is checked, so no more than the limit's Count
+// are ever checked; a right password gives its unit back, and only wrong
+// ones stay charged. (Looking with cost 0 first and charging failures
+// afterwards lets every attempt that arrives before the first charge
+// through.)
 //
-// A Limiter whose store errors answers 503 (fail closed) unless FailOpen is
-// set; errors are logged at most once per second.
+// # Answers
+//
+// A refused request gets the RateLimit headers and Retry-After (whole
+// seconds, rounded up, at least 1: [RetryAfterSeconds]), then
+// Options.ErrorHandler with a *[LimitedError]. A store that fails gives
+// ErrorHandler its error instead (fail closed), unless FailOpen is set;
+// errors are logged at most once per second. The default ErrorHandler
+// answers a plain-text 429, or 503 with Retry-After: 1.
 package ratelimit

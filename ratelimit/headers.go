@@ -21,11 +21,11 @@ import (
 // the draft wants names to tell policies apart. RateLimit reports the
 // tightest limit: the one with the fewest requests remaining (of those, the
 // one slowest to recover). t is the number of seconds until that limit has
-// fully recovered, r the requests it would admit now. Retry-After is in whole
-// seconds, rounded up, at least 1.
+// fully recovered, r the requests it would admit now. Retry-After is
+// RetryAfterSeconds(d.RetryAfter).
 func WriteHeaders(h http.Header, name string, d Decision) {
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.FormatInt(retrySeconds(d.RetryAfter), 10))
+		h.Set("Retry-After", strconv.Itoa(RetryAfterSeconds(d.RetryAfter)))
 	}
 	if len(d.Results) == 0 {
 		return
@@ -104,4 +104,11 @@ func seconds(d time.Duration) int64 {
 	return int64(math.Ceil(d.Seconds()))
 }
 
-func retrySeconds(d time.Duration) int64 { return max(seconds(d), 1) }
+// RetryAfterSeconds is the value of a Retry-After header for a wait of d:
+// whole seconds, rounded up so a client that waits that long is never early,
+// and at least 1 so a client never retries at once. WriteHeaders uses it;
+// an application writing its own Retry-After or message should too, so the
+// two always agree.
+func RetryAfterSeconds(d time.Duration) int {
+	return int(min(max(seconds(d), 1), math.MaxInt32))
+}

@@ -84,6 +84,17 @@ func Parse(s string) ([]Limit, error) {
 	return limits, nil
 }
 
+// MustParse is Parse for limits written into the program, such as a
+// constant: it panics if s does not parse, like regexp.MustCompile, so that
+// a typo stops the program at start-up. Use Parse for configuration.
+func MustParse(s string) []Limit {
+	limits, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return limits
+}
+
 func parseOne(s string) (Limit, error) {
 	bad := func(why string) (Limit, error) {
 		return Limit{}, fmt.Errorf(`ratelimit: %q: %s; want "N per [M] second|minute|hour|day|month|year" or "N/unit"`, s, why)

@@ -96,7 +96,7 @@ func FuzzParse(f *testing.F) {
 			if l.Count < 1 || l.Count > maxCount || l.Period < time.Second || l.Period > maxPeriod {
 				t.Fatalf("Parse(%q) returned out-of-bounds %#v", s, l)
 			}
-			if err := check([]Limit{l}, 1); err != nil {
+			if err := l.Validate(); err != nil {
 				t.Fatalf("Parse(%q) returned %#v, which stores refuse: %v", s, l, err)
 			}
 			back, err := Parse(l.String())

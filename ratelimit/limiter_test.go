@@ -18,12 +18,22 @@ import (
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
-func memLimiter(t *testing.T, limits string) (*Limiter, *clock) {
-	clk := newClock()
-	return &Limiter{
-		Store:  NewMemoryStore(MemoryOptions{Now: clk.Now}),
-		Limits: mustParse(t, limits),
-	}, clk
+// memLimiter returns a Limiter on a fresh memory store with a fake clock,
+// with o's other options.
+func memLimiter(t *testing.T, limits string, o Options) *Limiter {
+	t.Helper()
+	o.Store = NewMemoryStore(MemoryOptions{Now: newClock().Now})
+	o.Limits = mustParse(t, limits)
+	return mustNew(t, o)
+}
+
+func mustNew(t *testing.T, o Options) *Limiter {
+	t.Helper()
+	l, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func serve(h http.Handler, remote string, kv ...string) *httptest.ResponseRecorder {
@@ -38,7 +48,7 @@ func serve(h http.Handler, remote string, kv ...string) *httptest.ResponseRecord
 }
 
 func TestHandlerHeadersAnd429(t *testing.T) {
-	l, _ := memLimiter(t, "3 per minute; 100 per hour")
+	l := memLimiter(t, "3 per minute; 100 per hour", Options{})
 	h := l.Handler(okHandler)
 
 	rec := serve(h, "192.0.2.1:1000")
@@ -75,8 +85,7 @@ func TestHandlerHeadersAnd429(t *testing.T) {
 // Without trusted proxies, a client changing X-Forwarded-For on every
 // request is still one client.
 func TestHandlerSpoofedForwardedForDoesNotEscape(t *testing.T) {
-	l, _ := memLimiter(t, "3 per minute")
-	l.Key = ByIP(clientip.New(nil))
+	l := memLimiter(t, "3 per minute", Options{Key: ByIP(clientip.New(nil))})
 	h := l.Handler(okHandler)
 	for i := range 3 {
 		if rec := serve(h, "203.0.113.9:5000", "X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i)); rec.Code != http.StatusOK {
@@ -91,8 +100,7 @@ func TestHandlerSpoofedForwardedForDoesNotEscape(t *testing.T) {
 // Behind a trusted proxy, clients are told apart by the address the proxy
 // appended, and what a client writes on the left does not change it.
 func TestHandlerTrustedProxy(t *testing.T) {
-	l, _ := memLimiter(t, "2 per minute")
-	l.Key = ByIP(clientip.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}))
+	l := memLimiter(t, "2 per minute", Options{Key: ByIP(clientip.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}))})
 	h := l.Handler(okHandler)
 	proxy := "127.0.0.1:40000"
 
@@ -108,7 +116,7 @@ func TestHandlerTrustedProxy(t *testing.T) {
 
 // IPv6 is counted per /64: addresses in one /64 share a budget.
 func TestHandlerIPv6Per64(t *testing.T) {
-	l, _ := memLimiter(t, "2 per minute")
+	l := memLimiter(t, "2 per minute", Options{})
 	h := l.Handler(okHandler)
 	serve(h, "[2001:db8:1:2::1]:1")
 	serve(h, "[2001:db8:1:2::2]:1")
@@ -121,29 +129,73 @@ func TestHandlerIPv6Per64(t *testing.T) {
 }
 
 // Two policies sharing a store and a limit keep separate budgets, and a
-// policy name cannot be chosen to collide with another's keys.
+// name that could make one policy's store key spell another's is refused.
 func TestLimitersSharingAStore(t *testing.T) {
 	store := NewMemoryStore(MemoryOptions{})
 	limits := mustParse(t, "1 per minute")
-	login := &Limiter{Store: store, Limits: limits, Name: "login"}
-	other := &Limiter{Store: store, Limits: limits, Name: "default"}
+	login := mustNew(t, Options{Store: store, Limits: limits, Name: "login"})
+	other := mustNew(t, Options{Store: store, Limits: limits})
 	ctx := context.Background()
 	login.Allow(ctx, "ip:192.0.2.1", 1)
 	if d, _ := other.Allow(ctx, "ip:192.0.2.1", 1); !d.Allowed {
 		t.Error("policies share a budget")
 	}
-	a := &Limiter{Store: store, Limits: limits, Name: "a:b"}
-	b := &Limiter{Store: store, Limits: limits, Name: "a"}
-	a.Allow(ctx, "c", 1)
-	if d, _ := b.Allow(ctx, "b:c", 1); !d.Allowed {
-		t.Error(`name "a:b" + key "c" collides with name "a" + key "b:c"`)
+	if other.Name() != "default" || login.Name() != "login" {
+		t.Errorf("names %q, %q", other.Name(), login.Name())
+	}
+	// With "a:b" allowed, name "a:b" + key "c" and name "a" + key "b:c"
+	// would be one store key.
+	if _, err := New(Options{Store: store, Limits: limits, Name: "a:b"}); err == nil {
+		t.Error(`name "a:b" accepted`)
 	}
 }
 
-func TestHandlerKeyCostAndHooks(t *testing.T) {
+// New refuses what would otherwise fail (or pass) every request at run time.
+func TestNewValidates(t *testing.T) {
+	store := NewMemoryStore(MemoryOptions{})
+	limits := mustParse(t, "1 per minute")
+	for name, o := range map[string]Options{
+		"no store":      {Limits: limits},
+		"no limits":     {Store: store},
+		"empty limits":  {Store: store, Limits: []Limit{}},
+		"invalid limit": {Store: store, Limits: []Limit{{Count: 0, Period: time.Minute}}},
+		"tiny period":   {Store: store, Limits: []Limit{{Count: 1, Period: time.Nanosecond}}},
+		"name quote":    {Store: store, Limits: limits, Name: `a"b`},
+		"name space":    {Store: store, Limits: limits, Name: "a b"},
+		"name long":     {Store: store, Limits: limits, Name: strings.Repeat("a", 65)},
+	} {
+		if l, err := New(o); err == nil || l != nil || !strings.HasPrefix(err.Error(), "ratelimit: ") {
+			t.Errorf("%s: New = %v, %v; want an error", name, l, err)
+		}
+	}
+	if _, err := New(Options{Store: store, Limits: limits, Name: "login-v2.account_1"}); err != nil {
+		t.Error(err)
+	}
+	// The Limiter keeps its own copy of the limits.
+	own := []Limit{{Count: 1, Period: time.Hour}}
+	l := mustNew(t, Options{Store: store, Limits: own})
+	own[0].Count = 1000
+	l.Allow(context.Background(), "k", 1)
+	if d, _ := l.Allow(context.Background(), "k", 1); d.Allowed {
+		t.Error("changing the caller's slice changed the Limiter")
+	}
+}
+
+func TestMustParse(t *testing.T) {
+	if got := MustParse("5 per minute"); len(got) != 1 || got[0] != (Limit{5, time.Minute}) {
+		t.Errorf("MustParse = %v", got)
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("MustParse of a typo did not panic")
+		}
+	}()
+	MustParse("5 per minnute")
+}
+
+func TestHandlerKeyCostAndHook(t *testing.T) {
 	t.Run("key not ok: unlimited", func(t *testing.T) {
-		l, _ := memLimiter(t, "1 per minute")
-		l.Key = func(*http.Request) (string, bool) { return "", false }
+		l := memLimiter(t, "1 per minute", Options{Key: func(*http.Request) (string, bool) { return "", false }})
 		h := l.Handler(okHandler)
 		for range 3 {
 			if rec := serve(h, "192.0.2.1:1"); rec.Code != http.StatusOK || rec.Header().Get("RateLimit") != "" {
@@ -152,8 +204,7 @@ func TestHandlerKeyCostAndHooks(t *testing.T) {
 		}
 	})
 	t.Run("cost", func(t *testing.T) {
-		l, _ := memLimiter(t, "4 per minute")
-		l.Cost = func(*http.Request) int { return 2 }
+		l := memLimiter(t, "4 per minute", Options{Cost: func(*http.Request) int { return 2 }})
 		h := l.Handler(okHandler)
 		serve(h, "192.0.2.1:1")
 		serve(h, "192.0.2.1:1")
@@ -161,20 +212,35 @@ func TestHandlerKeyCostAndHooks(t *testing.T) {
 			t.Errorf("third request of cost 2 under 4 per minute: %d", rec.Code)
 		}
 	})
-	t.Run("OnLimited", func(t *testing.T) {
-		l, _ := memLimiter(t, "1 per minute")
-		var got Decision
-		l.OnLimited = func(w http.ResponseWriter, r *http.Request, d Decision) {
-			got = d
-			if w.Header().Get("Retry-After") == "" {
-				t.Error("Retry-After not set before OnLimited")
+	t.Run("negative cost never refunds", func(t *testing.T) {
+		l := memLimiter(t, "1 per minute", Options{})
+		l.Allow(context.Background(), "ip:192.0.2.1", 1)
+		l.cost = func(*http.Request) int { return -1 }
+		h := l.Handler(okHandler)
+		for range 3 {
+			if rec := serve(h, "192.0.2.1:1"); rec.Code != http.StatusTooManyRequests {
+				t.Fatalf("a negative Cost refunded the budget: %d", rec.Code)
+			}
+		}
+	})
+	t.Run("ErrorHandler gets a LimitedError after the headers", func(t *testing.T) {
+		var got error
+		l := memLimiter(t, "1 per minute", Options{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = err
+			if w.Header().Get("Retry-After") != "60" || w.Header().Get("RateLimit") == "" {
+				t.Errorf("headers not set before the hook: %v", w.Header())
 			}
 			w.WriteHeader(http.StatusTeapot)
-		}
+		}})
 		h := l.Handler(okHandler)
 		serve(h, "192.0.2.1:1")
-		if rec := serve(h, "192.0.2.1:1"); rec.Code != http.StatusTeapot || got.Allowed || got.RetryAfter <= 0 {
-			t.Errorf("OnLimited not used: %d, %+v", rec.Code, got)
+		rec := serve(h, "192.0.2.1:1")
+		var le *LimitedError
+		if rec.Code != http.StatusTeapot || !errors.As(got, &le) || le.Decision.Allowed || le.Decision.RetryAfter <= 0 {
+			t.Fatalf("hook not used as documented: %d, %#v", rec.Code, got)
+		}
+		if got.Error() != "ratelimit: limit reached" {
+			t.Errorf("Error() = %q", got.Error())
 		}
 	})
 }
@@ -188,7 +254,9 @@ func (failingStore) Allow(context.Context, string, []Limit, int) (Decision, erro
 
 func TestHandlerStoreFailure(t *testing.T) {
 	var logs bytes.Buffer
-	l := &Limiter{Store: failingStore{}, Limits: mustParse(t, "5/minute"), Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	limits := mustParse(t, "5/minute")
+	l := mustNew(t, Options{Store: failingStore{}, Limits: limits, Logger: logger})
 	h := l.Handler(okHandler)
 	for range 5 {
 		if rec := serve(h, "192.0.2.1:1"); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
@@ -203,22 +271,36 @@ func TestHandlerStoreFailure(t *testing.T) {
 	}
 
 	var gotErr error
-	l2 := &Limiter{Store: failingStore{}, Limits: l.Limits, Logger: l.Logger,
-		OnError: func(w http.ResponseWriter, r *http.Request, err error) { gotErr = err; w.WriteHeader(599) }}
-	if rec := serve(l2.Handler(okHandler), "192.0.2.1:1"); rec.Code != 599 || gotErr == nil {
-		t.Errorf("OnError not used: %d, %v", rec.Code, gotErr)
+	l2 := mustNew(t, Options{Store: failingStore{}, Limits: limits, Logger: logger,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { gotErr = err; w.WriteHeader(599) }})
+	var le *LimitedError
+	if rec := serve(l2.Handler(okHandler), "192.0.2.1:1"); rec.Code != 599 || gotErr == nil || errors.As(gotErr, &le) {
+		t.Errorf("ErrorHandler not given the store error: %d, %v", rec.Code, gotErr)
 	}
 
-	l3 := &Limiter{Store: failingStore{}, Limits: l.Limits, Logger: l.Logger, FailOpen: true}
+	l3 := mustNew(t, Options{Store: failingStore{}, Limits: limits, Logger: logger, FailOpen: true})
 	if rec := serve(l3.Handler(okHandler), "192.0.2.1:1"); rec.Code != http.StatusOK {
 		t.Errorf("FailOpen: %d, want 200", rec.Code)
 	}
 
-	// A Limiter set up wrong fails closed too.
-	for _, bad := range []*Limiter{{Limits: l.Limits}, {Store: NewMemoryStore(MemoryOptions{})}} {
-		bad.Logger = l.Logger
-		if rec := serve(bad.Handler(okHandler), "192.0.2.1:1"); rec.Code != http.StatusServiceUnavailable {
-			t.Errorf("misconfigured Limiter: %d, want 503", rec.Code)
+	// A Limiter not made by New fails closed.
+	var zero Limiter
+	if rec := serve(zero.Handler(okHandler), "192.0.2.1:1"); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("zero Limiter: %d, want 503", rec.Code)
+	}
+	if _, err := zero.Allow(context.Background(), "k", 1); err == nil {
+		t.Error("zero Limiter: Allow succeeded")
+	}
+}
+
+func TestRetryAfterSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]int{
+		-time.Second: 1, 0: 1, time.Nanosecond: 1, time.Second: 1,
+		time.Second + time.Nanosecond: 2, 1500 * time.Millisecond: 2, time.Hour: 3600,
+		1<<63 - 1: 1<<31 - 1,
+	} {
+		if got := RetryAfterSeconds(d); got != want {
+			t.Errorf("RetryAfterSeconds(%v) = %d, want %d", d, got, want)
 		}
 	}
 }

@@ -18,8 +18,8 @@ type MemoryOptions struct {
 }
 
 // MemoryStore keeps limits in this process: right for a single instance.
-// Several instances behind a load balancer need a shared store (RedisStore),
-// or each would allow the whole limit.
+// Several instances behind a load balancer need a shared store (package
+// redisstore), or each would allow the whole limit.
 //
 // The map is split into shards, each with its own lock, so requests for
 // different keys rarely wait for each other.
@@ -38,8 +38,13 @@ type MemoryOptions struct {
 // addresses erase the state of an address that is being limited — their own
 // or a victim's — which is the one thing a limiter must not forget.
 // Refusing is rarely reached: a key that made one request is dropped after
-// Period/Count (0.6 s under "100 per minute"), not a whole window, so filling
-// 100,000 keys takes a sustained flood from that many addresses.
+// Period/Count (0.6 s under "100 per minute"), not a whole window, and one
+// whose charge was refunded in full is dropped at once, so filling 100,000
+// keys takes a sustained flood from that many addresses. Keys a client can
+// make up at will are the exception: a key per email typed at sign-in, kept
+// for Period/Count of a slow limit (6 minutes under "10 per hour"), lets one
+// client fill the store. Give such keys only to what exists (a known
+// account) and one shared key to the rest.
 type MemoryStore struct {
 	shards []memShard
 	seed   maphash.Seed
@@ -93,7 +98,7 @@ func NewMemoryStore(o MemoryOptions) *MemoryStore {
 
 // Allow implements Store.
 func (s *MemoryStore) Allow(ctx context.Context, key string, limits []Limit, cost int) (Decision, error) {
-	if err := check(limits, cost); err != nil {
+	if err := check(limits); err != nil {
 		return Decision{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -107,6 +112,9 @@ func (s *MemoryStore) Allow(ctx context.Context, key string, limits []Limit, cos
 	e := sh.keys[key]
 	if e != nil && e.until <= now {
 		e.cells = e.cells[:0] // recovered: forget lazily
+	}
+	if cost < 0 {
+		return sh.refund(key, e, now, limits, cost), nil
 	}
 
 	var buf [4]float64
@@ -149,6 +157,32 @@ func (s *MemoryStore) Allow(ctx context.Context, key string, limits []Limit, cos
 		sh.nextSweep = min(sh.nextSweep, e.until)
 	}
 	return d, nil
+}
+
+// refund lowers what key owes by -cost on each limit it has a cell for,
+// never below zero, and creates nothing. A key that owes nothing afterwards
+// is dropped at once, so refunds free memory.
+func (sh *memShard) refund(key string, e *memEntry, now time.Duration, limits []Limit, cost int) Decision {
+	d := Decision{Allowed: true, Results: make([]Result, len(limits))}
+	for i, l := range limits {
+		o := 0.0
+		if c := e.find(l); c != nil {
+			o = max(refill(l, c.owed, now-c.at)+float64(cost), 0)
+			c.at, c.owed = now, o
+		}
+		d.Results[i] = result(l, o)
+	}
+	if e != nil {
+		e.update(now)
+		if e.until <= now {
+			delete(sh.keys, key)
+		} else {
+			// A refund brings the key's recovery forward; keep nextSweep a
+			// lower bound of every key's recovery time.
+			sh.nextSweep = min(sh.nextSweep, e.until)
+		}
+	}
+	return d
 }
 
 func (e *memEntry) find(l Limit) *memCell {

@@ -30,17 +30,24 @@ type Decision struct {
 }
 
 // Store keeps the state of limits. Implementations are safe for concurrent
-// use.
+// use; package storetest checks one against the behaviour described here.
 type Store interface {
-	// Allow charges cost (>= 0; 0 = only look) against every limit for key,
-	// atomically: either every limit admits the request and all are charged,
-	// or none is charged.
+	// Allow charges cost against every limit for key, atomically: either
+	// every limit admits the request and all are charged, or none is
+	// charged.
 	//
 	// A cost of 0 charges nothing; Allowed then reports whether a request of
-	// cost 1 would be admitted now, so a handler can ask "is this account
-	// locked out?" before doing expensive work. A cost above a limit's Count
-	// can never be admitted; such a Decision has RetryAfter set to that
-	// limit's Period.
+	// cost 1 would be admitted now. A cost above a limit's Count can never
+	// be admitted; such a Decision has RetryAfter set to that limit's
+	// Period.
+	//
+	// A negative cost is a refund: it lowers what key owes by -cost
+	// requests' worth on every limit, never below zero (a refund stores no
+	// credit) and never creating state for a key or limit that owes nothing.
+	// A refund is always Allowed. To bound an expensive check per key,
+	// charge 1 before it and refund with -1 when it succeeds: concurrent
+	// checks then cannot outrun the limit, since each holds its unit while
+	// it runs, and only failures stay charged. Refund only what was charged.
 	Allow(ctx context.Context, key string, limits []Limit, cost int) (Decision, error)
 }
 
@@ -48,17 +55,26 @@ type Store interface {
 // when it already holds MaxKeys keys, none of which has recovered.
 var ErrFull = errors.New("ratelimit: memory store is full")
 
-// Limits a store accepts. Parse never produces anything outside them; they
-// guard Limits built by hand.
+// minPeriod is the shortest Period a store accepts. Parse never produces
+// anything below a second; the bound guards Limits built by hand.
 const minPeriod = time.Millisecond
 
-func check(limits []Limit, cost int) error {
-	if cost < 0 {
-		return fmt.Errorf("ratelimit: cost %d is negative", cost)
+// Validate reports whether a store can enforce l: a Count of 1 to
+// 1,000,000,000 and a Period of 1 ms to 36,600 days (about a century).
+// Parse only returns valid limits; New and the stores check limits built by
+// hand, and a Store written elsewhere should too.
+func (l Limit) Validate() error {
+	if l.Count < 1 || l.Count > maxCount || l.Period < minPeriod || l.Period > 100*maxPeriod {
+		return fmt.Errorf("ratelimit: invalid limit {Count: %d, Period: %v}: want a Count of 1 to %d and a Period of %v to %v",
+			l.Count, l.Period, maxCount, minPeriod, 100*maxPeriod)
 	}
+	return nil
+}
+
+func check(limits []Limit) error {
 	for _, l := range limits {
-		if l.Count < 1 || l.Count > maxCount || l.Period < minPeriod || l.Period > 100*maxPeriod {
-			return fmt.Errorf("ratelimit: invalid limit {Count: %d, Period: %v}", l.Count, l.Period)
+		if err := l.Validate(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -91,7 +107,7 @@ func refill(l Limit, owed float64, elapsed time.Duration) float64 {
 }
 
 // admit decides one limit: owed is after refill. A cost of 0 asks about a
-// request of cost 1 without charging it.
+// request of cost 1 without charging it. Refunds (cost < 0) do not come here.
 func admit(l Limit, owed float64, cost int) (ok bool, wait time.Duration) {
 	need := max(cost, 1)
 	if need > l.Count {

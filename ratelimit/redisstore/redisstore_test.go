@@ -1,8 +1,9 @@
-package ratelimit
+package redisstore
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +14,50 @@ import (
 	"time"
 
 	"github.com/bulwarkhq/bulwark/internal/testenv"
+	"github.com/bulwarkhq/bulwark/ratelimit"
+	"github.com/bulwarkhq/bulwark/ratelimit/storetest"
 	"github.com/redis/go-redis/v9"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The cases every ratelimit.Store must pass (the memory store runs the same
+// table), against a real redis-server.
+func TestStore(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		// The server's clock runs on between calls, and this machine may be
+		// busy: a reported wait may be that much shorter than the ideal.
+		Slack: 2 * time.Second,
+		New: func(t *testing.T) storetest.Store {
+			c := redisClient(t, testenv.Redis(t))
+			prefix := uniquePrefix()
+			return storetest.Store{
+				Store:   New(c, prefix),
+				Advance: time.Sleep,
+				Len: func() int {
+					keys, err := c.Keys(context.Background(), prefix+"*").Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return len(keys)
+				},
+			}
+		},
+	})
+}
+
+func redisClient(t testing.TB, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+var prefixes atomic.Int64
+
+// uniquePrefix keeps tests sharing one redis-server apart.
+func uniquePrefix() string {
+	return fmt.Sprintf("test:%d:%d:", time.Now().UnixNano(), prefixes.Add(1))
+}
 
 // commandStats returns calls per command from INFO commandstats.
 func commandStats(t *testing.T, c *redis.Client) map[string]int {
@@ -56,14 +99,14 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // One Allow is one round trip, whatever the number of limits: the server
 // sees exactly one EVALSHA per Allow and no other command from the client;
 // the GETs and SETs run inside the script.
-func TestRedisStoreOneRoundTrip(t *testing.T) {
+func TestOneRoundTrip(t *testing.T) {
 	srv := testenv.NewRedis(t)
 	c := redisClient(t, srv.Addr)
 	hook := &countingHook{}
 	c.AddHook(hook)
-	s := NewRedisStore(c, "rt:")
+	s := New(c, "rt:")
 	ctx := context.Background()
-	limits := mustParse(t, "10 per second; 100 per minute; 1000 per hour")
+	limits := ratelimit.MustParse("10 per second; 100 per minute; 1000 per hour")
 
 	if _, err := s.Allow(ctx, "warm-up", limits, 1); err != nil { // loads the script
 		t.Fatal(err)
@@ -99,14 +142,44 @@ func TestRedisStoreOneRoundTrip(t *testing.T) {
 	}
 }
 
-// The script writes an expiry on each key, for when its limit will have
-// recovered, so Redis does not fill with dead state.
-func TestRedisStoreExpiry(t *testing.T) {
+// A refund shortens the expiry to what is still owed, and one that leaves
+// nothing owed deletes the key.
+func TestRefundExpiry(t *testing.T) {
 	c := redisClient(t, testenv.Redis(t))
 	prefix := uniquePrefix()
-	s := NewRedisStore(c, prefix)
+	s := New(c, prefix)
 	ctx := context.Background()
-	if _, err := s.Allow(ctx, "k", mustParse(t, "10 per minute; 5 per hour"), 2); err != nil {
+	limits := ratelimit.MustParse("10 per minute")
+	key := prefix + "{k}:10/1m0s"
+	if _, err := s.Allow(ctx, "k", limits, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Allow(ctx, "k", limits, -2); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := c.PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 6 * time.Second; ttl <= want-2*time.Second || ttl > want+10*time.Millisecond {
+		t.Errorf("TTL after refunding 2 of 3: %v, want about %v", ttl, want)
+	}
+	if _, err := s.Allow(ctx, "k", limits, -1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Exists(ctx, key).Result(); n != 0 {
+		t.Error("a key that owes nothing was kept")
+	}
+}
+
+// The script writes an expiry on each key, for when its limit will have
+// recovered, so Redis does not fill with dead state.
+func TestExpiry(t *testing.T) {
+	c := redisClient(t, testenv.Redis(t))
+	prefix := uniquePrefix()
+	s := New(c, prefix)
+	ctx := context.Background()
+	if _, err := s.Allow(ctx, "k", ratelimit.MustParse("10 per minute; 5 per hour"), 2); err != nil {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]time.Duration{
@@ -122,7 +195,7 @@ func TestRedisStoreExpiry(t *testing.T) {
 		}
 	}
 	// A refused or peeking request writes nothing.
-	if _, err := s.Allow(ctx, "peek", mustParse(t, "10 per minute"), 0); err != nil {
+	if _, err := s.Allow(ctx, "peek", ratelimit.MustParse("10 per minute"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := c.Exists(ctx, prefix+"{peek}:10/1m0s").Result(); n != 0 {
@@ -132,13 +205,13 @@ func TestRedisStoreExpiry(t *testing.T) {
 
 // Redis down: Allow fails, and a Limiter answers 503 (or, with FailOpen,
 // lets the request through). Redis back: the same client works again.
-func TestRedisStoreOutage(t *testing.T) {
+func TestOutage(t *testing.T) {
 	srv := testenv.NewRedis(t)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 500 * time.Millisecond, MaxRetries: 1})
 	t.Cleanup(func() { c.Close() })
-	s := NewRedisStore(c, "outage:")
+	s := New(c, "outage:")
 	ctx := context.Background()
-	limits := mustParse(t, "100 per minute")
+	limits := ratelimit.MustParse("100 per minute")
 	if _, err := s.Allow(ctx, "k", limits, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +219,14 @@ func TestRedisStoreOutage(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	closed := (&Limiter{Store: s, Limits: limits, Logger: logger}).Handler(ok)
-	open := (&Limiter{Store: s, Limits: limits, Logger: logger, FailOpen: true}).Handler(ok)
+	newLimiter := func(failOpen bool) http.Handler {
+		l, err := ratelimit.New(ratelimit.Options{Store: s, Limits: limits, Logger: logger, FailOpen: failOpen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Handler(ok)
+	}
+	closed, open := newLimiter(false), newLimiter(true)
 	serve := func(h http.Handler) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
@@ -182,5 +261,22 @@ func TestRedisStoreOutage(t *testing.T) {
 	}
 	if rec := serve(closed); rec.Code != http.StatusNoContent {
 		t.Errorf("Redis back: %d, want 204", rec.Code)
+	}
+}
+
+func BenchmarkAllow(b *testing.B) {
+	c := redisClient(b, testenv.Redis(b))
+	s := New(c, uniquePrefix())
+	for _, spec := range []string{"1000000 per second", "1000000 per second; 100000000 per hour; 1000000000 per day"} {
+		limits := ratelimit.MustParse(spec)
+		b.Run(strconv.Itoa(len(limits))+"limits", func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Allow(ctx, "bench", limits, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
