@@ -117,16 +117,16 @@ func (r *Resolver) IsHTTPS(req *http.Request) bool {
 
 type ctxKey struct{}
 
-// Middleware stores the client address of each request in its context, for
+// Handler stores the client address of each request in its context, for
 // [FromContext].
-func (r *Resolver) Middleware(next http.Handler) http.Handler {
+func (r *Resolver) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ctx := context.WithValue(req.Context(), ctxKey{}, r.ClientIP(req))
 		next.ServeHTTP(w, req.WithContext(ctx))
 	})
 }
 
-// FromContext returns the client address that [Resolver.Middleware] stored.
+// FromContext returns the client address that [Resolver.Handler] stored.
 // ok is false when the middleware did not run or found no address.
 func FromContext(ctx context.Context) (addr netip.Addr, ok bool) {
 	a, _ := ctx.Value(ctxKey{}).(netip.Addr)

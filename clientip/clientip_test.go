@@ -228,11 +228,11 @@ func TestIsHTTPS(t *testing.T) {
 	}
 }
 
-func TestMiddleware(t *testing.T) {
+func TestHandler(t *testing.T) {
 	res := New(prefixes(t, "127.0.0.1/32"))
 	var got netip.Addr
 	var ok bool
-	h := res.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := res.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok = FromContext(r.Context())
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), request("127.0.0.1:1", "X-Forwarded-For", "6.6.6.6, 1.2.3.4"))

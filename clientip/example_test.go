@@ -13,7 +13,7 @@ func Example() {
 	// Only the reverse proxy on this machine may tell us who the client is.
 	res := clientip.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
 
-	h := res.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := res.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip, _ := clientip.FromContext(r.Context())
 		fmt.Println(ip, clientip.Key(ip), res.IsHTTPS(r))
 	}))
