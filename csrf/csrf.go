@@ -1,6 +1,7 @@
 package csrf
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,8 @@ import (
 	"strings"
 )
 
-// Why a request was refused, as returned by Reason inside the ErrorHandler.
+// Why a request was refused: the error given to Options.ErrorHandler wraps
+// one of these (test with errors.Is).
 var (
 	// ErrCrossOrigin: the browser said the request came from another site
 	// (Sec-Fetch-Site), or its Origin does not match the Host.
@@ -20,9 +22,10 @@ var (
 	// ErrNoToken: neither the header nor the form field holds a token.
 	ErrNoToken = errors.New("csrf: token missing")
 
-	// ErrBadToken: the token is malformed, belongs to another session or to
-	// an earlier secret (rotated at login, gone at logout), or the session
-	// has no secret at all.
+	// ErrBadToken: the token is malformed, belongs to another session or
+	// browser or to an earlier secret (rotated at login, gone at logout), or
+	// the request has no secret at all (no session secret, or no validly
+	// signed cookie).
 	ErrBadToken = errors.New("csrf: token invalid or expired")
 
 	// ErrTooLarge: the form could not be read for its token because the
@@ -32,17 +35,37 @@ var (
 )
 
 // Store keeps the per-session CSRF secret. The application backs it with
-// its session (for example scs's Get and Put of a []byte); Put must make
+// its session; a *session.Value of this module fits as it is. Put must make
 // the session save. Get returns nil when the session has no secret.
 type Store interface {
 	Get(ctx context.Context) []byte
 	Put(ctx context.Context, secret []byte)
 }
 
-// Options configures a Protection. Only Store is required.
+// Options configures a Protection. Store or CookieKeys is required; see the
+// package documentation for when to use which.
 type Options struct {
-	// Store holds the session's secret.
+	// Store holds the session's secret, for requests that have a session.
 	Store Store
+
+	// CookieKeys sign the secret kept in the browser's CSRF cookie, for
+	// requests that must not create server state (signed double-submit
+	// cookie). The first key signs; every key verifies, so an old key can
+	// stay listed while it is rotated out. Each must be at least 32 bytes.
+	CookieKeys [][]byte
+
+	// UseCookie chooses, per request, the cookie secret (true) or the
+	// Store's (false); it is consulted whenever a token is issued, checked
+	// or rotated, so a request that signs in switches over at once. Typical:
+	// anonymous requests use the cookie, signed-in ones the session.
+	// Required when both Store and CookieKeys are set; without a Store
+	// every request uses the cookie.
+	UseCookie func(r *http.Request) bool
+
+	// Secure marks the CSRF cookie Secure and names it "__Host-csrf"
+	// (otherwise "bulwark_csrf"), so that neither plain HTTP nor a sibling
+	// domain can set it. Set it whenever the site is served over HTTPS.
+	Secure bool
 
 	// FieldName is the form field carrying the token. Default "csrf_token".
 	FieldName string
@@ -66,39 +89,65 @@ type Options struct {
 	// requests pass the origin check. They still need a valid token.
 	TrustedOrigins []string
 
-	// ErrorHandler answers refused requests; Reason(r) says why. It should
+	// ErrorHandler answers refused requests. err says why: it wraps
+	// ErrCrossOrigin, ErrNoToken, ErrBadToken or ErrTooLarge. It should
 	// respond 403 Forbidden (413 for ErrTooLarge). Default: a short text
 	// response with that status.
-	ErrorHandler http.Handler
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // Protection is the CSRF middleware built by New. It is safe for
 // concurrent use.
 type Protection struct {
 	store        Store
+	keys         [][]byte // CookieKeys: keys[0] signs
+	useCookie    func(r *http.Request) bool
+	cookieName   string
+	secure       bool
 	fieldName    string
 	headerNames  []string // canonical form
 	exempt       []string // clean paths; a trailing "/" means the subtree
 	origins      *http.CrossOriginProtection
-	errorHandler http.Handler
+	errorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
+
+// minKeyLen is the shortest cookie key accepted: 256 bits, the HMAC's size.
+const minKeyLen = 32
 
 // New checks o and returns the middleware it describes.
 func New(o Options) (*Protection, error) {
-	if o.Store == nil {
-		return nil, errors.New("csrf: Options.Store is required")
+	switch {
+	case o.Store == nil && len(o.CookieKeys) == 0:
+		return nil, errors.New("csrf: Options.Store or Options.CookieKeys is required")
+	case o.UseCookie != nil && len(o.CookieKeys) == 0:
+		return nil, errors.New("csrf: Options.UseCookie needs Options.CookieKeys")
+	case o.Store != nil && len(o.CookieKeys) > 0 && o.UseCookie == nil:
+		// Otherwise one of the two would silently never be used.
+		return nil, errors.New("csrf: with both Store and CookieKeys, Options.UseCookie must choose per request")
 	}
 	p := &Protection{
 		store:        o.Store,
+		useCookie:    o.UseCookie,
+		secure:       o.Secure,
+		cookieName:   "bulwark_csrf",
 		fieldName:    o.FieldName,
 		origins:      http.NewCrossOriginProtection(),
 		errorHandler: o.ErrorHandler,
+	}
+	if o.Secure {
+		p.cookieName = "__Host-csrf"
+	}
+	for i, k := range o.CookieKeys {
+		if len(k) < minKeyLen {
+			return nil, fmt.Errorf("csrf: CookieKeys[%d] has %d bytes, want at least %d", i, len(k), minKeyLen)
+		}
+		p.keys = append(p.keys, bytes.Clone(k))
 	}
 	if p.fieldName == "" {
 		p.fieldName = "csrf_token"
 	}
 	if p.errorHandler == nil {
-		p.errorHandler = http.HandlerFunc(defaultErrorHandler)
+		p.errorHandler = defaultErrorHandler
 	}
 	names := o.HeaderNames
 	if names == nil {
@@ -124,14 +173,24 @@ func New(o Options) (*Protection, error) {
 	return p, nil
 }
 
+// usesCookie reports whether r's secret is the cookie's.
+func (p *Protection) usesCookie(r *http.Request) bool {
+	return p.store == nil || p.useCookie != nil && p.useCookie(r)
+}
+
 // stateKey is the context key of the request's *state.
 type stateKey struct{}
 
-// state is what Handler leaves in the request context for Token, Rotate
-// and Reason.
+// state is what Handler leaves in the request context for Token and
+// Rotate: the Protection, and the ResponseWriter, on which a new cookie
+// secret is set.
 type state struct {
-	p      *Protection
-	reason error
+	p *Protection
+	w http.ResponseWriter
+
+	cookieRead bool   // cookie and signedNow are known
+	cookie     []byte // the cookie secret in force for this response, or nil
+	signedNow  bool   // cookie is (or will be) signed with the current key
 }
 
 func stateOf(r *http.Request) *state {
@@ -143,33 +202,22 @@ func stateOf(r *http.Request) *state {
 // them to next, and lets Token, TemplateField and Rotate work inside next.
 func (p *Protection) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &state{p: p}
+		st := &state{p: p, w: w}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		if isSafeMethod(r.Method) || p.isExempt(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if err := p.check(r); err != nil {
-			st.reason = err
-			p.errorHandler.ServeHTTP(w, r)
+		if err := p.check(r, st); err != nil {
+			p.errorHandler(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// Reason tells an ErrorHandler why r was refused: an error matching
-// ErrCrossOrigin, ErrNoToken, ErrBadToken or ErrTooLarge (use errors.Is).
-// It is nil for a request that was not refused.
-func Reason(r *http.Request) error {
-	if st := stateOf(r); st != nil {
-		return st.reason
-	}
-	return nil
-}
-
 // check runs both layers on an unsafe request.
-func (p *Protection) check(r *http.Request) error {
+func (p *Protection) check(r *http.Request, st *state) error {
 	if err := p.origins.Check(r); err != nil {
 		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
 	}
@@ -180,9 +228,14 @@ func (p *Protection) check(r *http.Request) error {
 	if token == "" {
 		return ErrNoToken
 	}
-	// A session without a secret never accepts a token: creating one here
+	// A request without a secret never accepts a token: creating one here
 	// would let a request mint the secret it is checked against.
-	secret := p.store.Get(r.Context())
+	var secret []byte
+	if p.usesCookie(r) {
+		secret = st.cookieSecret(r)
+	} else {
+		secret = p.store.Get(r.Context())
+	}
 	if !verify(secret, token) {
 		return ErrBadToken
 	}
@@ -278,8 +331,8 @@ func validHeaderName(name string) bool {
 
 // defaultErrorHandler answers a refused request with 403 (413 when the body
 // was too large) and a message that tells the user what to do.
-func defaultErrorHandler(w http.ResponseWriter, r *http.Request) {
-	switch err := Reason(r); {
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
 	case errors.Is(err, ErrTooLarge):
 		http.Error(w, "Request Entity Too Large", http.StatusRequestEntityTooLarge)
 	case errors.Is(err, ErrCrossOrigin):

@@ -73,7 +73,7 @@ func session(next http.Handler) http.Handler {
 }
 
 // testApp is a CSRF-protected app; refused requests answer 403 with the
-// Reason in the body.
+// reason in the body.
 type testApp struct {
 	store *memStore
 	h     http.Handler
@@ -84,10 +84,7 @@ func newApp(t testing.TB, o csrf.Options) *testApp {
 	a := &testApp{store: newMemStore()}
 	o.Store = a.store
 	if o.ErrorHandler == nil {
-		o.ErrorHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = fmt.Fprint(w, csrf.Reason(r))
-		})
+		o.ErrorHandler = writeReason
 	}
 	p, err := csrf.New(o)
 	if err != nil {
@@ -118,6 +115,12 @@ func newApp(t testing.TB, o csrf.Options) *testApp {
 	})
 	a.h = session(p.Handler(mux))
 	return a
+}
+
+// writeReason answers a refused request with 403 and the reason.
+func writeReason(w http.ResponseWriter, r *http.Request, err error) {
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = fmt.Fprint(w, err)
 }
 
 // visit opens a session with a GET and returns its cookie and a token.
@@ -497,18 +500,18 @@ func TestTemplateFieldAndOutsideMiddleware(t *testing.T) {
 	}
 
 	r := httptest.NewRequest("GET", "/", nil)
-	if csrf.Token(r) != "" || csrf.Reason(r) != nil {
-		t.Error("Token or Reason outside the middleware not empty")
+	if csrf.Token(r) != "" {
+		t.Error("Token outside the middleware not empty")
 	}
 	csrf.Rotate(r) // must not panic
 }
 
-func TestReasonWraps(t *testing.T) {
+func TestErrorHandlerGetsReason(t *testing.T) {
 	var reason error
-	p, err := csrf.New(csrf.Options{Store: newMemStore(), ErrorHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reason = csrf.Reason(r)
+	p, err := csrf.New(csrf.Options{Store: newMemStore(), ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		reason = err
 		w.WriteHeader(http.StatusForbidden)
-	})})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +519,7 @@ func TestReasonWraps(t *testing.T) {
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
 	p.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
 	if !errors.Is(reason, csrf.ErrCrossOrigin) || errors.Is(reason, csrf.ErrBadToken) {
-		t.Errorf("Reason = %v, want ErrCrossOrigin", reason)
+		t.Errorf("ErrorHandler got %v, want ErrCrossOrigin", reason)
 	}
 }
 

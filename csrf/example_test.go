@@ -71,3 +71,32 @@ func Example() {
 	// 403
 	// 403
 }
+
+// Anonymous visitors get their secret in a signed cookie, so showing them
+// the sign-in form stores nothing on the server; signed-in requests use the
+// secret in their session.
+func Example_anonymousVisitors() {
+	sessions := scs.New()
+	signedIn := func(r *http.Request) bool { return sessions.Exists(r.Context(), "user_id") }
+	protection, err := csrf.New(csrf.Options{
+		Store:      scsStore{sessions},
+		CookieKeys: [][]byte{[]byte("a key of at least 32 random bytes, e.g. from SECRET_KEY")},
+		UseCookie:  func(r *http.Request) bool { return !signedIn(r) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, csrf.TemplateField(r))
+	})
+	srv := sessions.LoadAndSave(protection.Handler(mux))
+
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "http://example.com/login", nil))
+	for _, c := range rec.Result().Cookies() {
+		fmt.Println("cookie:", c.Name, "HttpOnly:", c.HttpOnly, "browser session:", c.MaxAge == 0)
+	}
+	// Output:
+	// cookie: bulwark_csrf HttpOnly: true browser session: true
+}

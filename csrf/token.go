@@ -19,22 +19,26 @@ var tokenEncoding = base64.RawURLEncoding.Strict()
 // tokenLen is the length of every valid token: base64 of mask || masked.
 var tokenLen = tokenEncoding.EncodedLen(2 * secretLen)
 
-// Token returns a token for r's session, to put in a form or a page for
-// fetch to send back in a header. Each call returns a different string (the
-// secret masked with fresh random bytes, so a compressed response never
-// repeats it: BREACH), and every one of them verifies until the secret
-// changes.
+// Token returns a token for r, to put in a form or a page for fetch to send
+// back in a header. Each call returns a different string (the secret masked
+// with fresh random bytes, so a compressed response never repeats it:
+// BREACH), and every one of them verifies until the secret changes.
 //
-// The first call in a session creates the secret and saves it with
-// Store.Put; see the package documentation for when that must happen.
-// Outside Protection.Handler, Token returns "" and the form it goes into
-// will be refused.
+// The first call for a session creates the secret and saves it with
+// Store.Put; for a request that uses the cookie (Options.UseCookie), it
+// sets the signed cookie on the response instead and writes nothing on the
+// server. Either must reach the browser, so call Token before the response
+// body is written. Outside Protection.Handler, Token returns "" and the
+// form it goes into will be refused.
 func Token(r *http.Request) string {
 	st := stateOf(r)
 	if st == nil {
 		return ""
 	}
-	return maskToken(st.p.secret(r.Context()))
+	if st.p.usesCookie(r) {
+		return maskToken(st.issueCookieSecret(r))
+	}
+	return maskToken(st.p.sessionSecret(r.Context()))
 }
 
 // TemplateField returns the hidden form field holding a fresh Token, for
@@ -52,18 +56,30 @@ func TemplateField(r *http.Request) template.HTML {
 		`" value="` + Token(r) + `">`)
 }
 
-// Rotate gives r's session a new secret, so that tokens issued before stop
-// working. Call it when the user signs in, with the session's own renewal.
-// Outside Protection.Handler it does nothing.
+// Rotate gives r a new secret, so that tokens issued before stop working.
+// Call it whenever the session's token is renewed (sign-in, password
+// change, sign-out); session.Config.OnRenew is the place. A request that
+// now uses the session gets a new session secret, and its CSRF cookie, if
+// any, is deleted; one that uses the cookie gets a new cookie. Outside
+// Protection.Handler it does nothing.
 func Rotate(r *http.Request) {
-	if st := stateOf(r); st != nil {
-		st.p.store.Put(r.Context(), newSecret())
+	st := stateOf(r)
+	if st == nil {
+		return
+	}
+	if st.p.usesCookie(r) {
+		st.setCookie(newSecret())
+		return
+	}
+	st.p.store.Put(r.Context(), newSecret())
+	if st.hasCookie(r) {
+		st.deleteCookie()
 	}
 }
 
-// secret returns the session's secret, creating and storing one if the
-// session has none (or holds something that is not a secret).
-func (p *Protection) secret(ctx context.Context) []byte {
+// sessionSecret returns the session's secret, creating and storing one if
+// the session has none (or holds something that is not a secret).
+func (p *Protection) sessionSecret(ctx context.Context) []byte {
 	if s := p.store.Get(ctx); len(s) == secretLen {
 		return s
 	}

@@ -67,3 +67,33 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecodeCookie checks the cookie decoder against a plain reference:
+// never a panic, and a value is accepted exactly when it is strict
+// base64url of a secret followed by its HMAC under one of the keys.
+func FuzzDecodeCookie(f *testing.F) {
+	p := &Protection{keys: [][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)}}
+	secret := bytes.Repeat([]byte{0x5a}, secretLen)
+	valid := p.encodeCookie(secret)
+	old := (&Protection{keys: p.keys[1:]}).encodeCookie(secret)
+	for _, seed := range []string{valid, old, "", valid[:len(valid)-1], valid + "A", strings.Repeat("A", cookieLen),
+		base64.RawURLEncoding.EncodeToString(secret), strings.Repeat("é", cookieLen/2)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, current := p.decodeCookie(v)
+		var want []byte
+		wantCurrent := false
+		if raw, err := base64.RawURLEncoding.Strict().DecodeString(v); err == nil && len(raw) == secretLen+32 {
+			for i, k := range p.keys {
+				if bytes.Equal(raw[secretLen:], p.mac(k, raw[:secretLen])) {
+					want, wantCurrent = raw[:secretLen], i == 0
+					break
+				}
+			}
+		}
+		if !bytes.Equal(got, want) || current != wantCurrent {
+			t.Fatalf("decodeCookie(%q) = %x, %v; want %x, %v", v, got, current, want, wantCurrent)
+		}
+	})
+}
