@@ -147,14 +147,22 @@ var cases = []struct {
 		if err := e.db.UpdateProfile(ctx, u.ID, "Carol B.", "new bio"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.db.SetPasswordHash(ctx, u.ID, "$argon2id$new"); err != nil {
+		if v, err := e.db.SetPassword(ctx, u.ID, "$argon2id$new"); err != nil || v != u.CredentialVersion+1 {
+			t.Fatalf("SetPassword = %d, %v; want version %d", v, err, u.CredentialVersion+1)
+		}
+		// A rehash computed from the old hash must not overwrite the new
+		// one (the race of a sign-in with a password change).
+		if err := e.db.RehashPassword(ctx, u.ID, u.PasswordHash, "$argon2id$stale"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("RehashPassword(stale old hash) err = %v, want ErrNotFound", err)
+		}
+		if err := e.db.RehashPassword(ctx, u.ID, "$argon2id$new", "$argon2id$newer"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.db.UserByID(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Name != "Carol B." || got.Bio != "new bio" || got.PasswordHash != "$argon2id$new" {
+		if got.Name != "Carol B." || got.Bio != "new bio" || got.PasswordHash != "$argon2id$newer" || got.CredentialVersion != u.CredentialVersion+1 {
 			t.Fatalf("after updates: %+v", got)
 		}
 		if !got.UpdatedAt.After(got.CreatedAt) || !got.CreatedAt.Equal(u.CreatedAt) {
@@ -163,8 +171,8 @@ var cases = []struct {
 		if err := e.db.UpdateProfile(ctx, u.ID+99, "X", ""); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("UpdateProfile(unknown) err = %v, want ErrNotFound", err)
 		}
-		if err := e.db.SetPasswordHash(ctx, u.ID+99, "x"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("SetPasswordHash(unknown) err = %v, want ErrNotFound", err)
+		if _, err := e.db.SetPassword(ctx, u.ID+99, "x"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetPassword(unknown) err = %v, want ErrNotFound", err)
 		}
 	}},
 
@@ -287,13 +295,38 @@ var cases = []struct {
 		}
 	}},
 
+	{"EventCountsAndRetention", func(t *testing.T, e env) {
+		ctx := t.Context()
+		at := time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)
+		for range 3 {
+			if err := e.db.CountEvent(ctx, EventLoginFailure, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := e.db.EventCount(ctx, EventLoginFailure, at.Add(20*time.Minute)); err != nil || n != 3 {
+			t.Fatalf("EventCount = %d, %v; want 3 in one row for the hour", n, err)
+		}
+		if err := e.db.RecordEvent(ctx, Event{Kind: EventLogout, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.PruneEvents(ctx, at.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := e.db.EventCount(ctx, EventLoginFailure, at); n != 0 {
+			t.Fatalf("count kept past retention: %d", n)
+		}
+		if evs, _ := e.db.RecentEvents(ctx, 0, 10); len(evs) != 0 {
+			t.Fatalf("events kept past retention: %v", evs)
+		}
+	}},
+
 	{"EventsNewestFirst", func(t *testing.T, e env) {
 		ctx := t.Context()
 		u := mustUser(t, e.db, "gina@example.com", "Gina", "")
 		other := mustUser(t, e.db, "hal@example.com", "Hal", "")
 		base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.FixedZone("X", 3600))
-		for i, kind := range []string{"login_failure", "login_success", "password_change"} {
-			err := e.db.RecordEvent(ctx, Event{UserID: u.ID, Kind: kind, IP: "192.0.2.1", UserAgent: "Firefox", Detail: kind, At: base.Add(time.Duration(i) * time.Minute)})
+		for i, kind := range []EventKind{"login_failure", "login_success", "password_change"} {
+			err := e.db.RecordEvent(ctx, Event{UserID: u.ID, Kind: kind, IP: "192.0.2.1", UserAgent: "Firefox", Detail: string(kind), At: base.Add(time.Duration(i) * time.Minute)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,7 +347,7 @@ var cases = []struct {
 		}
 		var kinds []string
 		for _, ev := range got {
-			kinds = append(kinds, ev.Kind)
+			kinds = append(kinds, string(ev.Kind))
 		}
 		if want := []string{"logout", "password_change", "login_success", "login_failure"}; !slices.Equal(kinds, want) {
 			t.Fatalf("RecentEvents kinds = %q, want %q", kinds, want)

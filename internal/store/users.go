@@ -16,6 +16,9 @@ type User struct {
 	Bio          string // at most 500 characters
 	Admin        bool
 	PasswordHash string // PHC or legacy form; empty when the user has no password
+	// CredentialVersion goes up with every password change; sessions
+	// started under an older version are no longer valid.
+	CredentialVersion int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -33,10 +36,10 @@ func textOK(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
-const userColumns = `id, email, name, bio, admin, password_hash, created_at, updated_at`
+const userColumns = `id, email, name, bio, admin, password_hash, credential_version, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }, u *User) error {
-	return row.Scan(&u.ID, &u.Email, &u.Name, &u.Bio, &u.Admin, &u.PasswordHash,
+	return row.Scan(&u.ID, &u.Email, &u.Name, &u.Bio, &u.Admin, &u.PasswordHash, &u.CredentialVersion,
 		timeScanner{&u.CreatedAt}, timeScanner{&u.UpdatedAt})
 }
 
@@ -60,7 +63,7 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 	if err != nil {
 		return fail(op, err)
 	}
-	u.ID, u.Email, u.CreatedAt, u.UpdatedAt = id, email, t, t
+	u.ID, u.Email, u.CredentialVersion, u.CreatedAt, u.UpdatedAt = id, email, 1, t, t
 	return nil
 }
 
@@ -99,15 +102,37 @@ func (db *DB) UpdateProfile(ctx context.Context, id int64, name, bio string) err
 		id, name, bio, db.ts(now()))
 }
 
-// SetPasswordHash replaces a user's password hash, or gives ErrNotFound.
-func (db *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	const op = "set password hash"
+// SetPassword stores a new password's hash and raises the user's
+// credential version, which ends the sessions started under the old one.
+// It returns the new version, or ErrNotFound.
+func (db *DB) SetPassword(ctx context.Context, id int64, hash string) (version int64, err error) {
+	const op = "set password"
+	if !textOK(hash) {
+		return 0, invalid(op, "hash must be UTF-8 without NUL bytes")
+	}
+	err = db.w.QueryRowContext(ctx,
+		`UPDATE users SET password_hash = $2, credential_version = credential_version + 1, updated_at = $3
+		 WHERE id = $1 RETURNING credential_version`,
+		id, hash, db.ts(now())).Scan(&version)
+	if err != nil {
+		return 0, fail(op, err)
+	}
+	return version, nil
+}
+
+// RehashPassword replaces the hash of the same password (an upgrade to
+// today's parameters) only if the stored hash is still old: a compare and
+// swap, so an upgrade computed from a password that was changed meanwhile
+// can never overwrite the new one. It gives ErrNotFound when the hash has
+// changed (or the user is gone); the credential version stays.
+func (db *DB) RehashPassword(ctx context.Context, id int64, old, hash string) error {
+	const op = "rehash password"
 	if !textOK(hash) {
 		return invalid(op, "hash must be UTF-8 without NUL bytes")
 	}
 	return db.updateOne(ctx, op,
-		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
-		id, hash, db.ts(now()))
+		`UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2`,
+		id, old, hash, db.ts(now()))
 }
 
 // updateOne runs a write that must touch a row, else ErrNotFound.
@@ -159,7 +184,7 @@ func (db *DB) SearchUsers(ctx context.Context, query string, limit int) ([]User,
 	// lower() on both sides, in SQL, so pattern and column are folded by the
 	// same function; LIKE … ESCAPE '\' is the same in both dialects.
 	rows, err := db.r.QueryContext(ctx,
-		`SELECT id, email, name, bio, admin, '', created_at, updated_at FROM users
+		`SELECT id, email, name, bio, admin, '', 0, created_at, updated_at FROM users
 		 WHERE lower(name) LIKE lower($1) ESCAPE '\' OR lower(bio) LIKE lower($1) ESCAPE '\'
 		 ORDER BY name, id LIMIT $2`,
 		"%"+escapeLike(query)+"%", limit)
