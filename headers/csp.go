@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"errors"
 	"slices"
 	"strings"
 )
@@ -55,28 +56,28 @@ type compiledCSP struct {
 }
 
 // compile renders csp with the nonce placeholders in nonceDirs and the
-// reporting directives for reportURI. It panics on a policy that cannot be
+// reporting directives for reportURI. It refuses a policy that cannot be
 // written as a header (see New).
-func compile(csp CSP, nonceDirs []string, reportURI string) compiledCSP {
+func compile(csp CSP, nonceDirs []string, reportURI string) (compiledCSP, error) {
 	dirs := make(map[string][]string, len(csp)+len(nonceDirs)+1)
 	for name, sources := range csp {
 		lname := strings.ToLower(name)
 		if !validDirectiveName(lname) {
-			panic("headers: invalid CSP directive name " + quoteForPanic(name))
+			return compiledCSP{}, errors.New("headers: invalid CSP directive name " + quoteShort(name))
 		}
 		if _, dup := dirs[lname]; dup {
-			panic("headers: CSP directive given twice: " + lname)
+			return compiledCSP{}, errors.New("headers: CSP directive given twice: " + lname)
 		}
 		for _, s := range sources {
 			if !validSource(s) || hasPrefixFold(s, "'nonce-") {
-				panic("headers: invalid source in CSP directive " + lname + ": " + quoteForPanic(s))
+				return compiledCSP{}, errors.New("headers: invalid source in CSP directive " + lname + ": " + quoteShort(s))
 			}
 		}
 		dirs[lname] = slices.Clone(sources)
 	}
 	if reportURI != "" {
 		if !validSource(reportURI) || strings.ContainsAny(reportURI, `"\`) {
-			panic("headers: invalid ReportURI " + quoteForPanic(reportURI))
+			return compiledCSP{}, errors.New("headers: invalid ReportURI " + quoteShort(reportURI))
 		}
 		delete(dirs, "report-uri")
 		delete(dirs, "report-to")
@@ -90,7 +91,7 @@ func compile(csp CSP, nonceDirs []string, reportURI string) compiledCSP {
 	for _, name := range nonceDirs {
 		lname := strings.ToLower(name)
 		if !validDirectiveName(lname) {
-			panic("headers: invalid nonce directive name " + quoteForPanic(name))
+			return compiledCSP{}, errors.New("headers: invalid nonce directive name " + quoteShort(name))
 		}
 		nonced[lname] = true
 		if _, ok := dirs[lname]; !ok {
@@ -157,7 +158,7 @@ func compile(csp CSP, nonceDirs []string, reportURI string) compiledCSP {
 		c.size += len(p)
 	}
 	c.size += (len(c.parts) - 1) * nonceLen
-	return c
+	return c, nil
 }
 
 // render returns the policy with nonce spliced in, and the nonce as a
@@ -217,8 +218,8 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-// quoteForPanic shortens and quotes s for a panic message.
-func quoteForPanic(s string) string {
+// quoteShort shortens and quotes s for an error message.
+func quoteShort(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}

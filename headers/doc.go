@@ -14,6 +14,15 @@
 //
 //	<script src="/static/app.js" nonce="{{.Nonce}}"></script>
 //
+// [New] checks the Policy once and returns an error for one that cannot be
+// written safely as headers; [MustNew] panics instead, for a Policy written
+// into the program.
+//
+// The https redirect validates the client's Host before it goes into a
+// Location (no user info, no other origin, no header split).
+// [HTTPSRedirectTarget] exports that builder for a listener that answers
+// plain HTTP itself and wants the same checks with its own port rule.
+//
 // # Why not unrolled/secure
 //
 // This is a small layer of our own rather than github.com/unrolled/secure.

@@ -14,11 +14,14 @@ func Example() {
 	page := template.Must(template.New("page").Parse(
 		`<script src="/static/app.js" nonce="{{.}}"></script>`))
 
-	h := headers.New(headers.Policy{
+	h, err := headers.New(headers.Policy{
 		HSTSMaxAge: 365 * 24 * time.Hour,
 		ForceHTTPS: true,
 		ReportURI:  "/csp-report",
 	})
+	if err != nil {
+		panic(err) // or log and exit: the policy cannot be sent as headers
+	}
 	srv := h.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = page.Execute(w, headers.Nonce(r.Context()))
 	}))
@@ -37,4 +40,31 @@ func Example() {
 	// 308 https://example.com/login
 	// 200 max-age=31536000; includeSubDomains
 	// DENY nosniff
+}
+
+func ExampleHTTPSRedirectTarget() {
+	// A listener for plain HTTP next to HTTPS on port 8443: keep the port
+	// only when the client named the HTTPS port itself.
+	keepPort := func(port string) bool { return port == "8443" }
+	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, location, ok := headers.HTTPSRedirectTarget(r, keepPort)
+		if !ok {
+			http.Error(w, "Bad Request: invalid Host header or request target", status)
+			return
+		}
+		w.Header().Set("Location", location)
+		w.WriteHeader(status)
+	})
+
+	for _, host := range []string{"example.com:80", "example.com:8443", "evil.example@example.com"} {
+		r := httptest.NewRequest("POST", "http://example.com/login?next=/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		redirect.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Header().Get("Location"))
+	}
+	// Output:
+	// 308 https://example.com/login?next=/
+	// 308 https://example.com:8443/login?next=/
+	// 400
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -79,7 +80,7 @@ type Policy struct {
 	ReferrerPolicy string
 }
 
-// Headers is the middleware built from a Policy by New. It is safe for
+// Headers is the middleware built from a Policy by New or MustNew. It is safe for
 // concurrent use.
 type Headers struct {
 	csp               compiledCSP
@@ -95,13 +96,11 @@ type Headers struct {
 // New compiles p. The static part of the CSP is rendered here once; each
 // request only splices in its nonce.
 //
-// New panics if p cannot be written as headers (a directive name or source
-// with spaces, ';', ',' or control characters; a fixed 'nonce-…' source; a
-// ReportURI with those or with quotes; a policy string with control
-// characters). Policies are written by programmers, not read from
-// requests, so this is a programming error found at start-up, like
-// an invalid pattern passed to http.ServeMux.Handle.
-func New(p Policy) *Headers {
+// New returns an error if p cannot be written as headers: a directive name
+// or source with spaces, ';', ',' or control characters; a fixed 'nonce-…'
+// source; a ReportURI with those or with quotes; a policy string with
+// control characters.
+func New(p Policy) (*Headers, error) {
 	csp := p.CSP
 	if csp == nil {
 		csp = DefaultCSP()
@@ -110,8 +109,12 @@ func New(p Policy) *Headers {
 	if nonceDirs == nil {
 		nonceDirs = []string{"script-src"}
 	}
+	compiled, err := compile(csp, nonceDirs, p.ReportURI)
+	if err != nil {
+		return nil, err
+	}
 	h := &Headers{
-		csp:               compile(csp, nonceDirs, p.ReportURI),
+		csp:               compiled,
 		forceHTTPS:        p.ForceHTTPS,
 		isHTTPS:           p.IsHTTPS,
 		redirectExempt:    p.RedirectExempt,
@@ -127,8 +130,12 @@ func New(p Policy) *Headers {
 	if h.referrerPolicy == "" {
 		h.referrerPolicy = DefaultReferrerPolicy
 	}
-	mustHeaderValue("PermissionsPolicy", h.permissionsPolicy)
-	mustHeaderValue("ReferrerPolicy", h.referrerPolicy)
+	if err := checkHeaderValue("PermissionsPolicy", h.permissionsPolicy); err != nil {
+		return nil, err
+	}
+	if err := checkHeaderValue("ReferrerPolicy", h.referrerPolicy); err != nil {
+		return nil, err
+	}
 	if p.ReportURI != "" {
 		h.reportingEnds = reportingEndpoint + `="` + p.ReportURI + `"`
 	}
@@ -137,6 +144,17 @@ func New(p Policy) *Headers {
 		if p.HSTSPreload {
 			h.hsts += "; preload"
 		}
+	}
+	return h, nil
+}
+
+// MustNew is New for a Policy written into the program: it panics where New
+// returns an error, so that a mistake stops the program at start-up, as an
+// invalid pattern passed to http.ServeMux.Handle does.
+func MustNew(p Policy) *Headers {
+	h, err := New(p)
+	if err != nil {
+		panic(err)
 	}
 	return h
 }
@@ -212,11 +230,12 @@ func (h *Headers) set(hdr http.Header, csp string, hsts bool) {
 	}
 }
 
-// mustHeaderValue panics if v has bytes a header value must not carry.
-func mustHeaderValue(name, v string) {
+// checkHeaderValue refuses v if it has bytes a header value must not carry.
+func checkHeaderValue(name, v string) error {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 || c == 0x7f {
-			panic("headers: " + name + " has a control character")
+			return errors.New("headers: " + name + " has a control character")
 		}
 	}
+	return nil
 }

@@ -63,7 +63,7 @@ func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 }
 
 func TestEveryResponseCarriesHeaders(t *testing.T) {
-	h := recoverer(headers.New(headers.Policy{HSTSMaxAge: 365 * 24 * time.Hour}).Handler(app()))
+	h := recoverer(headers.MustNew(headers.Policy{HSTSMaxAge: 365 * 24 * time.Hour}).Handler(app()))
 	cases := []struct {
 		method, target string
 		code           int
@@ -101,7 +101,7 @@ func TestEveryResponseCarriesHeaders(t *testing.T) {
 
 func TestNonceFreshAndInContext(t *testing.T) {
 	var seen string
-	h := headers.New(headers.Policy{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := headers.MustNew(headers.Policy{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = headers.Nonce(r.Context())
 	}))
 	nonces := map[string]bool{}
@@ -141,7 +141,7 @@ func directive(policy, name string) ([]string, bool) {
 
 func cspFor(t *testing.T, p headers.Policy) string {
 	t.Helper()
-	rec := serve(headers.New(p).Handler(http.NotFoundHandler()), httptest.NewRequest("GET", "/", nil))
+	rec := serve(headers.MustNew(p).Handler(http.NotFoundHandler()), httptest.NewRequest("GET", "/", nil))
 	return rec.Header().Get("Content-Security-Policy")
 }
 
@@ -200,7 +200,7 @@ func TestNonceDirectives(t *testing.T) {
 }
 
 func TestReportURI(t *testing.T) {
-	rec := serve(headers.New(headers.Policy{ReportURI: "/csp-report"}).Handler(http.NotFoundHandler()),
+	rec := serve(headers.MustNew(headers.Policy{ReportURI: "/csp-report"}).Handler(http.NotFoundHandler()),
 		httptest.NewRequest("GET", "/", nil))
 	policy := rec.Header().Get("Content-Security-Policy")
 	if !strings.HasSuffix(policy, "; report-uri /csp-report; report-to csp-endpoint") {
@@ -211,25 +211,36 @@ func TestReportURI(t *testing.T) {
 	}
 }
 
-func TestBadPolicyPanicsAtNew(t *testing.T) {
+// A policy that cannot be written safely as headers is refused when it is
+// built, never sent: New returns an error, MustNew panics.
+func TestBadPolicyRefusedAtNew(t *testing.T) {
 	cases := map[string]headers.Policy{
 		"directive injection": {CSP: headers.CSP{"script-src": {"'self'; script-src *"}}},
 		"space in source":     {CSP: headers.CSP{"script-src": {"'self' *"}}},
 		"bad directive name":  {CSP: headers.CSP{"script src": {"'self'"}}},
 		"duplicate directive": {CSP: headers.CSP{"script-src": {"'self'"}, "Script-Src": {"'self'"}}},
 		"fixed nonce":         {CSP: headers.CSP{"script-src": {"'nonce-abc'"}}},
+		"bad nonce directive": {NonceDirectives: []string{"script-src;"}},
 		"quote in ReportURI":  {ReportURI: `/r"x`},
 		"newline in policy":   {ReferrerPolicy: "no-referrer\r\nSet-Cookie: a=b"},
+		"control in perms":    {PermissionsPolicy: "camera=()\x00"},
 	}
 	for name, p := range cases {
 		t.Run(name, func(t *testing.T) {
+			h, err := headers.New(p)
+			if err == nil || h != nil || !strings.HasPrefix(err.Error(), "headers: ") {
+				t.Errorf("New = %v, %v; want a headers: error", h, err)
+			}
 			defer func() {
 				if recover() == nil {
-					t.Error("New accepted a policy it cannot write safely")
+					t.Error("MustNew accepted a policy it cannot write safely")
 				}
 			}()
-			headers.New(p)
+			headers.MustNew(p)
 		})
+	}
+	if _, err := headers.New(headers.Policy{}); err != nil {
+		t.Errorf("New(zero Policy) = %v", err)
 	}
 }
 
@@ -250,7 +261,7 @@ func TestHSTS(t *testing.T) {
 			RedirectExempt: func(*http.Request) bool { return true }}, "http://example.com/", "max-age=31536000; includeSubDomains"},
 	}
 	for _, tc := range cases {
-		rec := serve(headers.New(tc.p).Handler(ok), httptest.NewRequest("GET", tc.target, nil))
+		rec := serve(headers.MustNew(tc.p).Handler(ok), httptest.NewRequest("GET", tc.target, nil))
 		if got := rec.Header().Get("Strict-Transport-Security"); got != tc.want {
 			t.Errorf("%s: Strict-Transport-Security = %q, want %q", tc.name, got, tc.want)
 		}
@@ -258,10 +269,11 @@ func TestHSTS(t *testing.T) {
 }
 
 // Behind a proxy the https port is unknown: the redirect keeps the port the
-// client named, except 80. What Target checks (Host injection, encoding) is
-// tested in internal/httpsredirect; this tests the wiring and the port rule.
+// client named, except 80. What HTTPSRedirectTarget checks (Host injection,
+// encoding) is tested in redirect_test.go; this tests the wiring and the
+// port rule.
 func TestRedirectToHTTPS(t *testing.T) {
-	h := headers.New(headers.Policy{ForceHTTPS: true, HSTSMaxAge: time.Hour}).Handler(
+	h := headers.MustNew(headers.Policy{ForceHTTPS: true, HSTSMaxAge: time.Hour}).Handler(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Errorf("next called for %s %s", r.Method, r.URL) }))
 	cases := []struct {
 		method, target, host string
@@ -275,7 +287,7 @@ func TestRedirectToHTTPS(t *testing.T) {
 		{"GET", "/", "example.com:8080", 301, "https://example.com:8080/"},
 		{"GET", "/", "example.com:443", 301, "https://example.com:443/"},
 		{"GET", "/", "[::1]:8080", 301, "https://[::1]:8080/"},
-		// Refused by httpsredirect: 400 and no Location.
+		// Refused by HTTPSRedirectTarget: 400 and no Location.
 		{"GET", "/", "user@evil.example", 400, ""},
 	}
 	for _, tc := range cases {
@@ -297,7 +309,7 @@ func TestIsHTTPS(t *testing.T) {
 
 	// The default believes only the connection: a client saying
 	// X-Forwarded-Proto: https over plain HTTP is still redirected.
-	h := headers.New(headers.Policy{ForceHTTPS: true}).Handler(ok)
+	h := headers.MustNew(headers.Policy{ForceHTTPS: true}).Handler(ok)
 	r := httptest.NewRequest("GET", "http://example.com/", nil)
 	r.Header.Set("X-Forwarded-Proto", "https")
 	if rec := serve(h, r); rec.Code != http.StatusMovedPermanently {
@@ -314,7 +326,7 @@ func TestIsHTTPS(t *testing.T) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return r.TLS != nil || host == "10.0.0.1" && r.Header.Get("X-Forwarded-Proto") == "https"
 	}
-	h = headers.New(headers.Policy{ForceHTTPS: true, HSTSMaxAge: time.Hour, IsHTTPS: proxy}).Handler(ok)
+	h = headers.MustNew(headers.Policy{ForceHTTPS: true, HSTSMaxAge: time.Hour, IsHTTPS: proxy}).Handler(ok)
 	r = httptest.NewRequest("GET", "http://example.com/", nil)
 	r.RemoteAddr = "10.0.0.1:5555"
 	r.Header.Set("X-Forwarded-Proto", "https")
@@ -328,7 +340,7 @@ func TestIsHTTPS(t *testing.T) {
 }
 
 func TestRedirectExempt(t *testing.T) {
-	h := headers.New(headers.Policy{
+	h := headers.MustNew(headers.Policy{
 		ForceHTTPS:     true,
 		RedirectExempt: func(r *http.Request) bool { return r.URL.Path == "/healthz" },
 	}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -341,7 +353,7 @@ func TestRedirectExempt(t *testing.T) {
 }
 
 func BenchmarkHandler(b *testing.B) {
-	h := headers.New(headers.Policy{HSTSMaxAge: time.Hour, ReportURI: "/csp-report"}).Handler(
+	h := headers.MustNew(headers.Policy{HSTSMaxAge: time.Hour, ReportURI: "/csp-report"}).Handler(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
 	w := httptest.NewRecorder()

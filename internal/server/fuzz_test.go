@@ -9,15 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
+	"github.com/bulwarkhq/bulwark/headers"
 )
 
 // FuzzRedirect feeds raw bytes to the plain-HTTP answer path (reading the
-// request and writing the answer; httpsredirect's FuzzTarget covers the URL
-// itself): it must never panic, always answer 301, 308 or 400 with a
-// connection close, and a redirect must be an https URL on a host that
-// passes validation, with no byte in Location that could end or split the
-// header.
+// request and writing the answer; the headers package's
+// FuzzHTTPSRedirectTarget covers the URL itself): it must never panic,
+// always answer 301, 308 or 400 with a connection close, and a redirect must
+// be an https URL on a host that passes validation, with no byte in Location
+// that could end or split the header.
 func FuzzRedirect(f *testing.F) {
 	for _, seed := range []string{
 		"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
@@ -72,7 +72,7 @@ func FuzzRedirect(f *testing.F) {
 			t.Fatalf("Location %q: %+v, %v", loc, u, err)
 		}
 		again := &http.Request{Method: http.MethodGet, Host: u.Host, URL: &url.URL{}}
-		if _, _, ok := httpsredirect.Target(again, rd.keepPort); !ok {
+		if _, _, ok := headers.HTTPSRedirectTarget(again, rd.keepPort); !ok {
 			t.Fatalf("Location %q has host %q", loc, u.Host)
 		}
 		if !strings.HasPrefix(loc, "https://"+u.Host+"/") {

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
+	"github.com/bulwarkhq/bulwark/headers"
 )
 
 const (
@@ -329,7 +329,7 @@ func (rd *redirector) answer(w io.Writer, r io.Reader) (status int, err error) {
 	case readErr != nil:
 		status = http.StatusBadRequest
 	default:
-		status, location, _ = httpsredirect.Target(req, rd.keepPort)
+		status, location, _ = headers.HTTPSRedirectTarget(req, rd.keepPort)
 	}
 	return status, writeAnswer(w, status, location)
 }
@@ -343,7 +343,7 @@ func (rd *redirector) keepPort(port string) bool {
 }
 
 // writeAnswer writes a complete response that closes the connection.
-// httpsredirect.Target guarantees location holds only visible ASCII.
+// headers.HTTPSRedirectTarget guarantees location holds only visible ASCII.
 func writeAnswer(w io.Writer, status int, location string) error {
 	body := ""
 	if status == http.StatusBadRequest {

@@ -95,9 +95,10 @@ func TestRedirectListener(t *testing.T) {
 	}
 }
 
-// Requests the redirector cannot use get 400. What httpsredirect.Target
-// refuses (Host injection, zones, bad ports, CONNECT) is tested there; these
-// are the cases decided on the wire, plus one refusal by Target.
+// Requests the redirector cannot use get 400. What
+// headers.HTTPSRedirectTarget refuses (Host injection, zones, bad ports,
+// CONNECT) is tested in package headers; these are the cases decided on the
+// wire, plus one refusal by HTTPSRedirectTarget.
 func TestRedirectRefusesBadRequests(t *testing.T) {
 	s, _, _ := startTLS(t, Options{})
 	addr := s.Addr().String()
@@ -105,7 +106,7 @@ func TestRedirectRefusesBadRequests(t *testing.T) {
 		"GET / HTTP/1.0\r\n\r\n",                       // no host at all
 		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", // two hosts
 		"GET / HTTP/1.1\r\nHost: good.com\r\nX: " + strings.Repeat("a", 70<<10) + "\r\n\r\n", // too big
-		"GET / HTTP/1.1\r\nHost: evil.com@good.com\r\n\r\n",                                  // refused by Target
+		"GET / HTTP/1.1\r\nHost: evil.com@good.com\r\n\r\n",                                  // refused by HTTPSRedirectTarget
 		"not http at all\r\n\r\n",
 	} {
 		if resp := rawExchange(t, addr, raw); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {

@@ -1,4 +1,4 @@
-package httpsredirect_test
+package headers_test
 
 import (
 	"net/http"
@@ -6,15 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
+	"github.com/bulwarkhq/bulwark/headers"
 )
 
-// FuzzTarget feeds client-chosen methods, Hosts, paths and queries to Target.
-// Whatever comes in, the answer is a refusal without a location, or a 301/308
-// to https on a host that itself passes Target, with the port only where
-// keepPort allowed it, a path right after the host that names the same
-// resource, and no byte that could end or split a header.
-func FuzzTarget(f *testing.F) {
+// FuzzHTTPSRedirectTarget feeds client-chosen methods, Hosts, paths and
+// queries to HTTPSRedirectTarget. Whatever comes in, the answer is a refusal
+// without a location, or a 301/308 to https on a host that itself passes,
+// with the port only where keepPort allowed it, a path right after the host
+// that names the same resource, and no byte that could end or split a
+// header.
+func FuzzHTTPSRedirectTarget(f *testing.F) {
 	for _, seed := range [][5]string{
 		{"GET", "example.com", "/", "", ""},
 		{"POST", "example.com:80", "/a/b", "", "c=d"},
@@ -41,7 +42,7 @@ func FuzzTarget(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, host, path, rawPath, query string) {
 		r := &http.Request{Method: method, Host: host,
 			URL: &url.URL{Path: path, RawPath: rawPath, RawQuery: query}}
-		status, loc, ok := httpsredirect.Target(r, keep8443)
+		status, loc, ok := headers.HTTPSRedirectTarget(r, keep8443)
 		if !ok {
 			if status != http.StatusBadRequest || loc != "" {
 				t.Fatalf("refused with %d %q", status, loc)
@@ -75,7 +76,7 @@ func FuzzTarget(f *testing.F) {
 		if !strings.HasPrefix(host, name) && !strings.HasPrefix(host, "["+name+"]") {
 			t.Fatalf("Host %q redirected to host %q", host, u.Host)
 		}
-		if _, again, ok := httpsredirect.Target(&http.Request{Method: "GET", Host: u.Host, URL: &url.URL{}}, keep8443); !ok || again != "https://"+u.Host+"/" {
+		if _, again, ok := headers.HTTPSRedirectTarget(&http.Request{Method: "GET", Host: u.Host, URL: &url.URL{}}, keep8443); !ok || again != "https://"+u.Host+"/" {
 			t.Fatalf("Location host %q does not pass again: %q", u.Host, again)
 		}
 		// Same resource.

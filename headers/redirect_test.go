@@ -1,4 +1,4 @@
-package httpsredirect_test
+package headers_test
 
 import (
 	"bufio"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulwarkhq/bulwark/internal/httpsredirect"
+	"github.com/bulwarkhq/bulwark/headers"
 )
 
 // keep8443 is the server's rule for an HTTPS listener on 8443.
@@ -29,7 +29,7 @@ func withHost(host string) *http.Request {
 	return &http.Request{Method: http.MethodGet, Host: host, URL: &url.URL{Path: "/"}}
 }
 
-func TestTarget(t *testing.T) {
+func TestHTTPSRedirectTarget(t *testing.T) {
 	for _, tc := range []struct {
 		raw, want string
 		status    int
@@ -61,7 +61,7 @@ func TestTarget(t *testing.T) {
 		// A path that looks like an authority stays a path of h.
 		{"GET //evil.example/ HTTP/1.1\r\nHost: h\r\n\r\n", "https://h//evil.example/", 301},
 	} {
-		status, loc, ok := httpsredirect.Target(wire(t, tc.raw), keep8443)
+		status, loc, ok := headers.HTTPSRedirectTarget(wire(t, tc.raw), keep8443)
 		if !ok || status != tc.status || loc != tc.want {
 			t.Errorf("%q: %d %q %v, want %d %q", tc.raw, status, loc, ok, tc.status, tc.want)
 		}
@@ -73,10 +73,10 @@ func TestTarget(t *testing.T) {
 
 // A query a handler or proxy left with raw bytes that could end the header
 // or start a fragment is encoded, not copied.
-func TestTargetEncodesRawQuery(t *testing.T) {
+func TestHTTPSRedirectTargetEncodesRawQuery(t *testing.T) {
 	r := withHost("h")
 	r.URL.RawQuery = "a=1\r\nSet-Cookie: x=y#frag\x00\x7f"
-	_, loc, ok := httpsredirect.Target(r, nil)
+	_, loc, ok := headers.HTTPSRedirectTarget(r, nil)
 	if want := "https://h/?a=1%0D%0ASet-Cookie:%20x=y%23frag%00%7F"; !ok || loc != want {
 		t.Errorf("Location %q, %v; want %q", loc, ok, want)
 	}
@@ -84,7 +84,7 @@ func TestTargetEncodesRawQuery(t *testing.T) {
 
 // A Host or target that could steer the redirect to another origin, add user
 // info, or split the header is refused.
-func TestTargetRefuses(t *testing.T) {
+func TestHTTPSRedirectTargetRefuses(t *testing.T) {
 	hosts := []string{
 		"",                          // no host (HTTP/1.0 without Host)
 		"a b",                       // space
@@ -107,7 +107,7 @@ func TestTargetRefuses(t *testing.T) {
 		"\xff\xfe", "example.com\u2028", "example.com\t", "example.com\x7f", // more bytes
 	}
 	for _, host := range hosts {
-		status, loc, ok := httpsredirect.Target(withHost(host), keep8443)
+		status, loc, ok := headers.HTTPSRedirectTarget(withHost(host), keep8443)
 		if ok || status != http.StatusBadRequest || loc != "" {
 			t.Errorf("Host %q: %d %q %v, want 400 and no location", host, status, loc, ok)
 		}
@@ -119,7 +119,7 @@ func TestTargetRefuses(t *testing.T) {
 		{Method: "GET", Host: "good.com", URL: &url.URL{Path: ".evil.com/"}},
 		{Method: "GET", Host: "good.com"}, // no URL at all
 	} {
-		status, loc, ok := httpsredirect.Target(r, keep8443)
+		status, loc, ok := headers.HTTPSRedirectTarget(r, keep8443)
 		if ok || status != http.StatusBadRequest || loc != "" {
 			t.Errorf("%s %v: %d %q %v, want 400 and no location", r.Method, r.URL, status, loc, ok)
 		}
@@ -127,7 +127,7 @@ func TestTargetRefuses(t *testing.T) {
 }
 
 // Longest values that are still fine: the caps must not cut valid hosts.
-func TestTargetLimits(t *testing.T) {
+func TestHTTPSRedirectTargetLimits(t *testing.T) {
 	name := strings.Repeat("a", 253)
 	for host, want := range map[string]string{
 		name:            "https://" + name + "/",
@@ -136,32 +136,32 @@ func TestTargetLimits(t *testing.T) {
 		"h:1":           "https://h/",
 		"[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:8443": "https://[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:8443/",
 	} {
-		if _, loc, ok := httpsredirect.Target(withHost(host), keep8443); !ok || loc != want {
+		if _, loc, ok := headers.HTTPSRedirectTarget(withHost(host), keep8443); !ok || loc != want {
 			t.Errorf("Host %.20q…: %q %v, want %q", host, loc, ok, want)
 		}
 	}
 }
 
 // keepPort sees only validated, canonical ports, and nil drops them all.
-func TestTargetKeepPort(t *testing.T) {
+func TestHTTPSRedirectTargetKeepPort(t *testing.T) {
 	var seen []string
 	keep := func(p string) bool { seen = append(seen, p); return true }
 	for _, host := range []string{"h", "h:", "h:00443", "[::1]:080", "h:0"} {
-		httpsredirect.Target(withHost(host), keep)
+		headers.HTTPSRedirectTarget(withHost(host), keep)
 	}
 	if got := strings.Join(seen, ","); got != "443,80" {
 		t.Errorf("keepPort saw %q, want \"443,80\"", got)
 	}
-	if _, loc, _ := httpsredirect.Target(withHost("h:8443"), nil); loc != "https://h/" {
+	if _, loc, _ := headers.HTTPSRedirectTarget(withHost("h:8443"), nil); loc != "https://h/" {
 		t.Errorf("nil keepPort: %q", loc)
 	}
 }
 
-func BenchmarkTarget(b *testing.B) {
+func BenchmarkHTTPSRedirectTarget(b *testing.B) {
 	r := wire(b, "GET /some/path?with=query HTTP/1.1\r\nHost: example.com:8443\r\n\r\n")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, ok := httpsredirect.Target(r, keep8443); !ok {
+		if _, _, ok := headers.HTTPSRedirectTarget(r, keep8443); !ok {
 			b.Fatal("refused")
 		}
 	}
