@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -407,6 +408,27 @@ func (c *checker) other() {
 			c.add(c.prodOr(Warning, Info), "W018", "WEBHOOK_SECRET "+strengthProblem(err)+": webhook signatures can be forged by guessing it",
 				"set WEBHOOK_SECRET to "+genKeyHint+" on both sides")
 		}
+	}
+	if len(cfg.AllowedHosts) == 0 {
+		c.add(c.prodOr(Error, Info), "E031", "ALLOWED_HOSTS is not set: without it every request is refused with 400",
+			"set ALLOWED_HOSTS to the public host name(s), e.g. ALLOWED_HOSTS=example.com")
+	} else if slices.Contains(cfg.AllowedHosts, "*") && c.strict {
+		c.add(Warning, "W032", "ALLOWED_HOSTS allows any host: redirects and links may name a host an attacker chose",
+			"list the public host names")
+	}
+	// Settings read and checked today whose feature has not landed yet.
+	var reserved []string
+	if !cfg.WebhookSecret.IsZero() {
+		reserved = append(reserved, "WEBHOOK_SECRET")
+	}
+	if cfg.MetricsAddr != "" {
+		reserved = append(reserved, "METRICS_ADDR")
+	}
+	if cfg.UploadDir != filepath.Join(cfg.DataDir, "uploads") {
+		reserved = append(reserved, "UPLOAD_DIR")
+	}
+	if len(reserved) > 0 {
+		c.add(Info, "I033", "accepted, not used yet: "+strings.Join(reserved, ", ")+" (their features arrive in later releases)", "")
 	}
 	var risky []string
 	for _, e := range cfg.UploadExtensions {

@@ -59,6 +59,12 @@ type Config struct {
 	// RedisURL (REDIS_URL or REDIS_URL_FILE) is zero when unset.
 	RedisURL secrets.Secret
 
+	// AllowedHosts are the Host header values the service answers
+	// (ALLOWED_HOSTS, Django's meaning): lower-case names without ports; a
+	// leading "." also allows subdomains; "*" allows any. Development
+	// default: localhost, 127.0.0.1, [::1]; production: required.
+	AllowedHosts []string
+
 	// TrustedProxies are the networks whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; canonical (masked, IPv4 not
 	// mapped into IPv6) and without duplicates.
@@ -84,6 +90,10 @@ type Config struct {
 	// (WEBHOOK_SECRET or WEBHOOK_SECRET_FILE); zero disables the webhook.
 	WebhookSecret     secrets.Secret
 	PasswordMinLength int // PASSWORD_MIN_LENGTH, 8 to 64, default 15
+
+	// EventRetention is how long security events are kept
+	// (EVENT_RETENTION, a Go duration, default 90 days = 2160h).
+	EventRetention time.Duration
 
 	TLSCertFile string // TLS_CERT_FILE; set together with TLSKeyFile
 	TLSKeyFile  string // TLS_KEY_FILE

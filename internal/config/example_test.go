@@ -13,6 +13,7 @@ func Example() {
 		"SECRET_KEY":            "b61d296e25a3ccc402b75c1a22e80c45bd84577e28e83404ad166886396cbe03",
 		"DATA_DIR":              "/nonexistent/bulwark",
 		"TRUSTED_PROXIES":       "10.0.0.0/8",
+		"ALLOWED_HOSTS":         "bulwark.example.com",
 		"SESSION_COOKIE_SECURE": "false",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })

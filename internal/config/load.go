@@ -48,6 +48,7 @@ const (
 	defaultUploadExtensions  = "png,jpg,jpeg,gif,pdf"
 	defaultPasswordMinLength = 15
 	defaultSessionMaxPerUser = 50
+	defaultEventRetention    = 90 * 24 * time.Hour
 	minPasswordMinLength     = 8
 	maxPasswordMinLength     = 64 // 64-character passwords must always be accepted
 )
@@ -95,6 +96,7 @@ func Load(getenv func(string) string) (*Config, error) {
 			"want a URL like redis://:PASSWORD@HOST:6379/0 or rediss://HOST:6380/0")
 	}
 
+	c.AllowedHosts = l.hosts("ALLOWED_HOSTS", c.Production)
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.ForceHTTPS = l.bool("FORCE_HTTPS", c.Production)
 	c.HSTSMaxAge = l.seconds("HSTS_MAX_AGE", defaultHSTSMaxAge)
@@ -110,6 +112,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.UploadExtensions = l.extensions("UPLOAD_EXTENSIONS", defaultUploadExtensions)
 	c.WebhookSecret, _ = l.secret("WEBHOOK_SECRET")
 	c.PasswordMinLength = l.passwordMinLength("PASSWORD_MIN_LENGTH")
+	c.EventRetention = l.duration("EVENT_RETENTION", defaultEventRetention)
 
 	c.TLSCertFile = l.path("TLS_CERT_FILE", "")
 	c.TLSKeyFile = l.path("TLS_KEY_FILE", "")
@@ -234,6 +237,38 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// defaultAllowedHosts are the development hosts; production has none and
+// must name its own.
+var defaultAllowedHosts = []string{"localhost", "127.0.0.1", "[::1]"}
+
+// hosts reads ALLOWED_HOSTS: host names without ports (Django's form), "."
+// before a name to allow its subdomains too, or "*" for any host.
+func (l *loader) hosts(name string, production bool) []string {
+	v := l.get(name)
+	if l.err != nil {
+		return nil
+	}
+	if v == "" {
+		if production {
+			return nil // Check reports it; Load cannot guess the public name
+		}
+		return defaultAllowedHosts
+	}
+	var out []string
+	for _, h := range strings.Split(v, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			continue
+		}
+		if !validAllowedHost(h) {
+			l.bad(name, "want host names without ports, comma-separated, like example.com,.example.org")
+			return nil
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 func (l *loader) limits(name, def string) []ratelimit.Limit {

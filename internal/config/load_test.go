@@ -54,6 +54,8 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		UploadExtensions:   []string{"png", "jpg", "jpeg", "gif", "pdf"},
 		PasswordMinLength:  15,
 		LogLevel:           slog.LevelInfo,
+		AllowedHosts:       []string{"localhost", "127.0.0.1", "[::1]"},
+		EventRetention:     90 * 24 * time.Hour,
 	}
 	// Secrets hold functions and cannot be compared with DeepEqual: check
 	// them apart.

@@ -203,3 +203,25 @@ func parseRedisURL(b []byte) (*redis.Options, error) {
 	}
 	return redis.ParseURL(s)
 }
+
+// validAllowedHost reports an ALLOWED_HOSTS entry: "*", a host name or IP
+// (IPv6 in brackets), optionally with a leading "." for subdomains.
+func validAllowedHost(h string) bool {
+	if h == "*" {
+		return true
+	}
+	h = strings.TrimPrefix(h, ".")
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		_, err := netip.ParseAddr(h[1 : len(h)-1])
+		return err == nil
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -2,17 +2,34 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Event is a security event: login_success, login_failure, logout,
-// password_change, session_revoked, …
+// EventKind names what happened in a security event.
+type EventKind string
+
+// The security events the service records.
+const (
+	EventRegister              EventKind = "register"
+	EventLoginSuccess          EventKind = "login_success"
+	EventLoginFailure          EventKind = "login_failure"
+	EventLoginThrottled        EventKind = "login_throttled"
+	EventLogout                EventKind = "logout"
+	EventPasswordRehashed      EventKind = "password_rehashed"
+	EventPasswordChange        EventKind = "password_change"
+	EventPasswordChangeFailure EventKind = "password_change_failure"
+	EventSessionRevoked        EventKind = "session_revoked"
+)
+
+// Event is a security event.
 type Event struct {
 	ID        int64
 	UserID    int64 // 0: no user (e.g. a failed sign-in for an unknown email)
-	Kind      string
+	Kind      EventKind
 	IP        string
 	UserAgent string
 	Detail    string
@@ -54,7 +71,7 @@ func clean(s string, n int) string {
 // Detail are cleaned and cut to bounds.
 func (db *DB) RecordEvent(ctx context.Context, e Event) error {
 	const op = "record event"
-	if e.Kind == "" || utf8.RuneCountInString(e.Kind) > maxKindRunes || !textOK(e.Kind) {
+	if e.Kind == "" || utf8.RuneCountInString(string(e.Kind)) > maxKindRunes || !textOK(string(e.Kind)) {
 		return invalid(op, "kind must be 1–64 characters")
 	}
 	if e.At.IsZero() {
@@ -98,4 +115,50 @@ func (db *DB) RecentEvents(ctx context.Context, userID int64, limit int) ([]Even
 		return nil, fail(op, err)
 	}
 	return events, nil
+}
+
+// CountEvent adds one to the count of kind in the hour of at: events that
+// anyone can cause without an account (a failed sign-in for an unknown
+// email) are counted, not stored a row each.
+func (db *DB) CountEvent(ctx context.Context, kind EventKind, at time.Time) error {
+	const op = "count event"
+	if kind == "" || utf8.RuneCountInString(string(kind)) > maxKindRunes || !textOK(string(kind)) {
+		return invalid(op, "kind must be 1–64 characters")
+	}
+	_, err := db.w.ExecContext(ctx,
+		`INSERT INTO event_counts (kind, period_start, count) VALUES ($1, $2, 1)
+		 ON CONFLICT (kind, period_start) DO UPDATE SET count = event_counts.count + 1`,
+		string(kind), db.ts(at.UTC().Truncate(time.Hour)))
+	if err != nil {
+		return fail(op, err)
+	}
+	return nil
+}
+
+// EventCount returns the count of kind in the hour of at.
+func (db *DB) EventCount(ctx context.Context, kind EventKind, at time.Time) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx,
+		`SELECT count FROM event_counts WHERE kind = $1 AND period_start = $2`,
+		string(kind), db.ts(at.UTC().Truncate(time.Hour))).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fail("event count", err)
+	}
+	return n, nil
+}
+
+// PruneEvents deletes events and event counts older than before
+// (EVENT_RETENTION).
+func (db *DB) PruneEvents(ctx context.Context, before time.Time) error {
+	const op = "prune events"
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM security_events WHERE at < $1`, db.ts(before)); err != nil {
+		return fail(op, err)
+	}
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM event_counts WHERE period_start < $1`, db.ts(before)); err != nil {
+		return fail(op, err)
+	}
+	return nil
 }

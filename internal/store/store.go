@@ -22,13 +22,13 @@ import (
 // Errors the methods return, wrapped; test with errors.Is.
 var (
 	// ErrNotFound means no row matched: unknown user, session or token.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate means a unique value (a user's email) is taken.
-	ErrDuplicate = errors.New("duplicate")
+	ErrDuplicate = errors.New("store: duplicate")
 	// ErrInvalid means a value broke a rule of the schema (a length, a NUL
 	// byte, invalid UTF-8) or an argument was out of range. The app
 	// validates first; this is the last line.
-	ErrInvalid = errors.New("invalid value")
+	ErrInvalid = errors.New("store: invalid value")
 )
 
 // Dialect names, as returned by [DB.Dialect].
