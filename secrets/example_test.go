@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -20,11 +21,16 @@ func ExampleFromEnv() {
 		log.Fatal("SECRET_KEY or SECRET_KEY_FILE is required")
 	}
 	if err := secrets.CheckStrength(key.Reveal()); err != nil {
-		fmt.Println("SECRET_KEY refused:", err)
+		fmt.Println("log:", err)
+		var weak *secrets.StrengthError
+		if errors.As(err, &weak) {
+			fmt.Println("SECRET_KEY " + weak.Reason + "; generate one with openssl rand -hex 32")
+		}
 	}
 	fmt.Println("the key prints as", key)
 	// Output:
-	// SECRET_KEY refused: secrets: key is a well-known example value
+	// log: secrets: key is a well-known example value
+	// SECRET_KEY is a well-known example value; generate one with openssl rand -hex 32
 	// the key prints as [redacted]
 }
 

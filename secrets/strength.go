@@ -3,7 +3,6 @@ package secrets
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 )
@@ -17,14 +16,35 @@ const MinKeyLen = 32
 // repeated or sequential pattern estimates far below.
 const minKeyBits = 128
 
-// The reasons CheckStrength gives. Test for them with errors.Is; their text
-// completes a sentence that starts with the key's name ("SECRET_KEY is
-// shorter than 32 bytes").
+// The reasons CheckStrength gives, each wrapped in a *StrengthError. Test
+// for them with errors.Is.
 var (
-	ErrKeyTooShort   = errors.New("is shorter than 32 bytes")
-	ErrKeyKnown      = errors.New("is a well-known example value")
-	ErrKeyLowEntropy = errors.New("has too little entropy (a repeated, sequential or small set of characters)")
+	ErrKeyTooShort   = errors.New("secrets: key is shorter than 32 bytes")
+	ErrKeyKnown      = errors.New("secrets: key is a well-known example value")
+	ErrKeyLowEntropy = errors.New("secrets: key has too little entropy (a repeated, sequential or small set of characters)")
 )
+
+// StrengthError is the error CheckStrength returns. Err is one of
+// ErrKeyTooShort, ErrKeyKnown and ErrKeyLowEntropy (errors.Is finds it
+// through the StrengthError). Reason says the same for a message about a
+// named key: it completes a sentence that starts with the key's name, as
+// in "SECRET_KEY " + Reason ("SECRET_KEY is shorter than 32 bytes").
+// Neither ever contains the key.
+type StrengthError struct {
+	Reason string
+	Err    error
+}
+
+// Error returns Err's message.
+func (e *StrengthError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err, for errors.Is.
+func (e *StrengthError) Unwrap() error { return e.Err }
+
+// strengthErr wraps sentinel, whose text is "secrets: key " + the reason.
+func strengthErr(sentinel error) error {
+	return &StrengthError{Reason: strings.TrimPrefix(sentinel.Error(), "secrets: key "), Err: sentinel}
+}
 
 // knownKeys are example values from tutorials, framework docs and
 // generated templates, compared case-insensitively after trimming spaces
@@ -65,21 +85,21 @@ var knownMarkers = []string{
 
 // CheckStrength reports whether key is fit to sign sessions and tokens: at
 // least 32 bytes long, not a well-known example value, and with enough
-// entropy by a conservative estimate. The error says which test failed
-// (errors.Is against ErrKeyTooShort, ErrKeyKnown, ErrKeyLowEntropy) and
-// never contains the key.
+// entropy by a conservative estimate. The error is a *StrengthError that
+// says which test failed (errors.Is against ErrKeyTooShort, ErrKeyKnown,
+// ErrKeyLowEntropy) and never contains the key.
 //
 // Generate keys with `openssl rand -hex 32` (64 hex characters) or
 // `python -c 'import secrets; print(secrets.token_hex())'`.
 func CheckStrength(key []byte) error {
 	if isKnown(key) {
-		return fmt.Errorf("secrets: key %w", ErrKeyKnown)
+		return strengthErr(ErrKeyKnown)
 	}
 	if len(key) < MinKeyLen {
-		return fmt.Errorf("secrets: key %w", ErrKeyTooShort)
+		return strengthErr(ErrKeyTooShort)
 	}
 	if estimateBits(key) < minKeyBits {
-		return fmt.Errorf("secrets: key %w", ErrKeyLowEntropy)
+		return strengthErr(ErrKeyLowEntropy)
 	}
 	return nil
 }

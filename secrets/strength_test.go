@@ -75,7 +75,27 @@ func TestCheckStrengthRefusesWeakKeys(t *testing.T) {
 			if len(tt.key) >= 4 && strings.Contains(err.Error(), tt.key) {
 				t.Errorf("error echoes the key: %q", err)
 			}
+			var se *StrengthError
+			if !errors.As(err, &se) || se.Err != tt.want || !strings.HasPrefix(err.Error(), "secrets: key ") {
+				t.Fatalf("CheckStrength = %#v, want a *StrengthError wrapping %v", err, tt.want)
+			}
+			// Reason completes a sentence about a named key.
+			if got, want := "SECRET_KEY "+se.Reason, "SECRET_KEY "+strings.TrimPrefix(tt.want.Error(), "secrets: key "); got != want || se.Reason == "" {
+				t.Errorf("Reason %q", se.Reason)
+			}
 		})
+	}
+}
+
+func TestStrengthErrorReasons(t *testing.T) {
+	for err, want := range map[error]string{
+		ErrKeyTooShort:   "is shorter than 32 bytes",
+		ErrKeyKnown:      "is a well-known example value",
+		ErrKeyLowEntropy: "has too little entropy (a repeated, sequential or small set of characters)",
+	} {
+		if se, ok := strengthErr(err).(*StrengthError); !ok || se.Reason != want {
+			t.Errorf("%v: Reason %q, want %q", err, se.Reason, want)
+		}
 	}
 }
 
