@@ -1,90 +1,32 @@
 package session_test
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/bulwarkhq/bulwark/csrf"
 	"github.com/bulwarkhq/bulwark/session"
 )
 
-// memIndex is a session.Index kept in memory. It suits one process; a
-// service with several instances keeps its index in the shared database.
-type memIndex struct {
-	mu       sync.Mutex
-	sessions map[string]session.Info // by token
-}
-
-func newMemIndex() *memIndex { return &memIndex{sessions: map[string]session.Info{}} }
-
-func (x *memIndex) Add(_ context.Context, s session.Info) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.sessions[s.Token] = s
-	return nil
-}
-
-func (x *memIndex) Touch(_ context.Context, token string, lastSeen time.Time, ip string) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	s, ok := x.sessions[token]
-	if !ok {
-		return session.ErrNotFound // revoked
-	}
-	s.LastSeen, s.IP = lastSeen, ip
-	x.sessions[token] = s
-	return nil
-}
-
-func (x *memIndex) Remove(_ context.Context, token string) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	delete(x.sessions, token)
-	return nil
-}
-
-func (x *memIndex) List(_ context.Context, userID int64, now time.Time) ([]session.Info, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	var out []session.Info
-	for _, s := range x.sessions {
-		if s.UserID == userID && now.Before(s.Expiry) {
-			out = append(out, s)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
-}
-
-func (x *memIndex) RemoveAll(_ context.Context, userID int64, keep string) ([]string, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	var tokens []string
-	for token, s := range x.sessions {
-		if s.UserID == userID && token != keep {
-			tokens = append(tokens, token)
-			delete(x.sessions, token)
-		}
-	}
-	return tokens, nil
-}
-
 func Example() {
-	// memstore suits one process; use goredisstore, postgresstore or
-	// sqlite3store to keep sessions across restarts and instances.
-	sessions := session.New(memstore.New(), newMemIndex(), session.Config{Secure: true})
+	// memstore and the memory index suit one process; use goredisstore,
+	// postgresstore or sqlite3store, and an index in a shared database, to
+	// keep sessions across restarts and instances.
+	sessions, err := session.New(memstore.New(), session.NewMemoryIndex(), session.Config{Secure: true})
+	if err != nil {
+		panic(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		userID := int64(42) // after checking the password
-		if err := sessions.Login(r, userID); err != nil {
+		remember := r.FormValue("remember") == "on"
+		if err := sessions.Login(r, userID, session.LoginOptions{Remember: remember}); err != nil {
 			http.Error(w, "Could not sign you in. Please try again.", http.StatusServiceUnavailable)
 			return
 		}
@@ -100,11 +42,12 @@ func Example() {
 	})
 	handler := sessions.Handler(mux)
 
-	// A browser signs in and gets the session cookie...
+	// A browser signs in and gets the session cookie, which lasts for the
+	// browser session because "remember" was not ticked...
 	rec := httptest.NewRecorder()
 	handler.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.com/login", nil))
 	cookie := rec.Result().Cookies()[0]
-	fmt.Println(rec.Code, cookie.Name, "HttpOnly:", cookie.HttpOnly, "Secure:", cookie.Secure)
+	fmt.Println(rec.Code, cookie.Name, "HttpOnly:", cookie.HttpOnly, "Secure:", cookie.Secure, "Max-Age:", cookie.MaxAge)
 
 	// ...and presents it on its next request.
 	req := httptest.NewRequest("GET", "https://example.com/account", nil)
@@ -113,6 +56,75 @@ func Example() {
 	handler.ServeHTTP(rec, req)
 	fmt.Println(rec.Body.String())
 	// Output:
-	// 303 __Host-bulwark_session HttpOnly: true Secure: true
+	// 303 __Host-bulwark_session HttpOnly: true Secure: true Max-Age: 0
 	// signed in as user 42
+}
+
+// A one-time message shown on the next page.
+func ExampleManager_Value() {
+	sessions, err := session.New(memstore.New(), session.NewMemoryIndex(), session.Config{})
+	if err != nil {
+		panic(err)
+	}
+	flash := sessions.Value("flash")
+	handler := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			flash.Put(r.Context(), []byte("Profile saved."))
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		fmt.Fprintf(w, "message: %q", flash.Pop(r.Context()))
+	}))
+
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	cookie := rec.Result().Cookies()[0]
+	for range 2 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(cookie)
+		rec = httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		fmt.Println(rec.Body.String())
+	}
+	// Output:
+	// message: "Profile saved."
+	// message: ""
+}
+
+// The wiring for CSRF protection: signed-in requests keep their secret in
+// the session, anonymous ones in a signed cookie (so the sign-in form
+// stores nothing), and every renewal of the session rotates the secret.
+func Example_csrf() {
+	sessions, err := session.New(memstore.New(), session.NewMemoryIndex(), session.Config{
+		Secure:  true,
+		OnRenew: csrf.Rotate,
+	})
+	if err != nil {
+		panic(err)
+	}
+	protection, err := csrf.New(csrf.Options{
+		Store:      sessions.Value("csrf.secret"),
+		CookieKeys: [][]byte{[]byte("a key of at least 32 random bytes, e.g. from SECRET_KEY")},
+		UseCookie: func(r *http.Request) bool {
+			_, signedIn := sessions.UserID(r.Context())
+			return !signedIn
+		},
+		Secure: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, string(csrf.TemplateField(r)))
+	})
+	handler := sessions.Handler(protection.Handler(mux))
+
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/login", nil))
+	for _, c := range rec.Result().Cookies() {
+		fmt.Println(c.Name)
+	}
+	// Output:
+	// __Host-csrf
 }
