@@ -200,24 +200,6 @@ func BenchmarkUserByID(b *testing.B) {
 	})
 }
 
-func BenchmarkTouchSession(b *testing.B) {
-	db := openMigrated(b, "sqlite://"+filepath.Join(b.TempDir(), "bulwark.db"))
-	u := &User{Email: "bench@example.com", Name: "Bench"}
-	if err := db.CreateUser(b.Context(), u); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.AddSession(b.Context(), SessionInfo{Token: "tok", UserID: u.ID, Expiry: time.Now().Add(time.Hour)}); err != nil {
-		b.Fatal(err)
-	}
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := db.TouchSession(context.Background(), "tok", time.Now(), "192.0.2.1"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
 // BenchmarkSCSFind is the read every request makes through scs's store.
 func BenchmarkSCSFind(b *testing.B) {
 	db := openMigrated(b, "sqlite://"+filepath.Join(b.TempDir(), "bulwark.db"))

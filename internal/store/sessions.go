@@ -2,44 +2,35 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 	"time"
+
+	"github.com/bulwarkhq/bulwark/session"
 )
 
-// SessionInfo is one entry of the index of live sessions per user. The
-// session data itself is in scs's store (the sessions table, or Redis); the
-// index is what lets a user see their sessions and sign out everywhere.
-type SessionInfo struct {
-	// Token is the session token: a secret. It never leaves the server.
-	Token string
-	// ID is a public handle for the session, derived from the token (see
-	// SessionID), for pages and URLs such as /account/sessions/{id}/revoke.
-	// Set by the store; ignored by AddSession.
-	ID        string
-	UserID    int64
-	CreatedAt time.Time // set to now when zero
-	LastSeen  time.Time // set to CreatedAt when zero
-	Expiry    time.Time // required: the session's absolute end
-	IP        string
-	UserAgent string
-}
+// SessionIndex is the index of live sessions per user, in the user_sessions
+// table: a session.Index the app gives session.New as it is. It holds each
+// session's token hash (session.Info.Hash), never a token; the session
+// data itself is in scs's store (the sessions table, or Redis), also under
+// the hash. It is safe for concurrent use.
+type SessionIndex struct{ db *DB }
 
-// SessionID returns the public handle of a session token: the first 16 bytes
-// of its SHA-256, in hex. It identifies the session without revealing the
-// token.
-func SessionID(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:16])
-}
+var _ session.Index = (*SessionIndex)(nil)
 
-// AddSession indexes a new session. The token must be new (else
-// ErrDuplicate) and the user must exist (else ErrNotFound). IP and UserAgent
-// are cleaned and cut to bounds.
-func (db *DB) AddSession(ctx context.Context, s SessionInfo) error {
+// SessionIndex returns the index of sessions kept in db.
+func (db *DB) SessionIndex() *SessionIndex { return &SessionIndex{db: db} }
+
+// hashLen is the length of session.Info.Hash: hex SHA-256. The table checks
+// it too, so a raw token (43 characters) can never be stored by mistake.
+const hashLen = 64
+
+// Add indexes a new session. The hash must be new (else ErrDuplicate) and
+// the user must exist (else ErrNotFound). IP and UserAgent are cleaned and
+// cut to bounds; a zero CreatedAt is now and a zero LastSeen is CreatedAt.
+func (x *SessionIndex) Add(ctx context.Context, s session.Info) error {
 	const op = "add session"
-	if s.Token == "" || !textOK(s.Token) || s.UserID <= 0 || s.Expiry.IsZero() {
-		return invalid(op, "token, user and expiry are required")
+	if len(s.Hash) != hashLen || !textOK(s.Hash) || s.UserID <= 0 || s.Expiry.IsZero() {
+		return invalid(op, "hash, user and expiry are required")
 	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = now()
@@ -47,10 +38,11 @@ func (db *DB) AddSession(ctx context.Context, s SessionInfo) error {
 	if s.LastSeen.IsZero() {
 		s.LastSeen = s.CreatedAt
 	}
+	db := x.db
 	_, err := db.w.ExecContext(ctx,
-		`INSERT INTO user_sessions (token, public_id, user_id, created_at, last_seen, expiry, ip, user_agent)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.Token, SessionID(s.Token), s.UserID, db.ts(s.CreatedAt), db.ts(s.LastSeen), db.ts(s.Expiry),
+		`INSERT INTO user_sessions (token_hash, user_id, created_at, last_seen, expiry, ip, user_agent)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		s.Hash, s.UserID, db.ts(s.CreatedAt), db.ts(s.LastSeen), db.ts(s.Expiry),
 		clean(s.IP, maxIPRunes), clean(s.UserAgent, maxUserAgentRunes))
 	if err != nil {
 		return fail(op, err)
@@ -58,55 +50,64 @@ func (db *DB) AddSession(ctx context.Context, s SessionInfo) error {
 	return nil
 }
 
-// TouchSession records that a session was used at lastSeen from ip. It gives
-// ErrNotFound when the session is not in the index (it was revoked): the
-// caller should then treat the session as gone. It is a write: on a hot path,
-// touch at most every minute or so.
-func (db *DB) TouchSession(ctx context.Context, token string, lastSeen time.Time, ip string) error {
-	return db.updateOne(ctx, "touch session",
-		`UPDATE user_sessions SET last_seen = $2, ip = $3 WHERE token = $1`,
-		token, db.ts(lastSeen), clean(ip, maxIPRunes))
+// Has reports whether hash is indexed. The session Manager asks before and
+// after it saves a signed-in session, so it reads from the readers: in WAL
+// mode they see every committed revocation.
+func (x *SessionIndex) Has(ctx context.Context, hash string) (bool, error) {
+	var n int
+	err := x.db.r.QueryRowContext(ctx, `SELECT count(*) FROM user_sessions WHERE token_hash = $1`, hash).Scan(&n)
+	if err != nil {
+		return false, fail("has session", err)
+	}
+	return n > 0, nil
 }
 
-// RemoveSession drops a session from the index. Removing a session that is
-// not there is not an error.
-func (db *DB) RemoveSession(ctx context.Context, token string) error {
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM user_sessions WHERE token = $1`, token); err != nil {
+// Touch records that a session was used at lastSeen from ip. For a hash
+// that is not indexed (the session was revoked) it returns an error
+// wrapping session.ErrNotFound. It is a write: the Manager touches at most
+// once per TouchInterval.
+func (x *SessionIndex) Touch(ctx context.Context, hash string, lastSeen time.Time, ip string) error {
+	const op = "touch session"
+	res, err := x.db.w.ExecContext(ctx,
+		`UPDATE user_sessions SET last_seen = $2, ip = $3 WHERE token_hash = $1`,
+		hash, x.db.ts(lastSeen), clean(ip, maxIPRunes))
+	if err != nil {
+		return fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fail(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", op, session.ErrNotFound)
+	}
+	return nil
+}
+
+// Remove drops a session from the index. Removing a session that is not
+// there is not an error.
+func (x *SessionIndex) Remove(ctx context.Context, hash string) error {
+	if _, err := x.db.w.ExecContext(ctx, `DELETE FROM user_sessions WHERE token_hash = $1`, hash); err != nil {
 		return fail("remove session", err)
 	}
 	return nil
 }
 
-// RevokeSession drops the session with public handle id, if it belongs to
-// userID, and returns its token so that the caller can delete it from the
-// session store. Another user's session gives ErrNotFound, exactly like an
-// unknown one.
-func (db *DB) RevokeSession(ctx context.Context, userID int64, id string) (string, error) {
-	var token string
-	err := db.w.QueryRowContext(ctx,
-		`DELETE FROM user_sessions WHERE public_id = $1 AND user_id = $2 RETURNING token`,
-		id, userID).Scan(&token)
-	if err != nil {
-		return "", fail("revoke session", err)
-	}
-	return token, nil
-}
-
-// UserSessions returns a user's sessions that expire after now, newest first.
-func (db *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]SessionInfo, error) {
-	const op = "user sessions"
-	rows, err := db.r.QueryContext(ctx,
-		`SELECT token, public_id, user_id, created_at, last_seen, expiry, ip, user_agent FROM user_sessions
-		 WHERE user_id = $1 AND expiry > $2 ORDER BY created_at DESC, public_id`,
-		userID, db.ts(now))
+// List returns a user's sessions that expire after now, newest first.
+func (x *SessionIndex) List(ctx context.Context, userID int64, now time.Time) ([]session.Info, error) {
+	const op = "list sessions"
+	rows, err := x.db.r.QueryContext(ctx,
+		`SELECT token_hash, user_id, created_at, last_seen, expiry, ip, user_agent FROM user_sessions
+		 WHERE user_id = $1 AND expiry > $2 ORDER BY created_at DESC, token_hash`,
+		userID, x.db.ts(now))
 	if err != nil {
 		return nil, fail(op, err)
 	}
 	defer rows.Close()
-	var list []SessionInfo
+	var list []session.Info
 	for rows.Next() {
-		var s SessionInfo
-		if err := rows.Scan(&s.Token, &s.ID, &s.UserID, timeScanner{&s.CreatedAt}, timeScanner{&s.LastSeen},
+		var s session.Info
+		if err := rows.Scan(&s.Hash, &s.UserID, timeScanner{&s.CreatedAt}, timeScanner{&s.LastSeen},
 			timeScanner{&s.Expiry}, &s.IP, &s.UserAgent); err != nil {
 			return nil, fail(op, err)
 		}
@@ -118,33 +119,33 @@ func (db *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]
 	return list, nil
 }
 
-// RemoveUserSessions drops every session of a user but keepToken (pass ""
-// to drop them all), expired ones included, and returns the tokens dropped
-// so that the caller can delete them from the session store.
-func (db *DB) RemoveUserSessions(ctx context.Context, userID int64, keepToken string) ([]string, error) {
+// RemoveAll drops every session of a user, expired ones included, and
+// returns their hashes so that the caller can delete them from the session
+// store.
+func (x *SessionIndex) RemoveAll(ctx context.Context, userID int64) ([]string, error) {
 	const op = "remove user sessions"
-	rows, err := db.w.QueryContext(ctx,
-		`DELETE FROM user_sessions WHERE user_id = $1 AND token <> $2 RETURNING token`,
-		userID, keepToken)
+	rows, err := x.db.w.QueryContext(ctx,
+		`DELETE FROM user_sessions WHERE user_id = $1 RETURNING token_hash`, userID)
 	if err != nil {
 		return nil, fail(op, err)
 	}
 	defer rows.Close()
-	var tokens []string
+	var hashes []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var h string
+		if err := rows.Scan(&h); err != nil {
 			return nil, fail(op, err)
 		}
-		tokens = append(tokens, t)
+		hashes = append(hashes, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fail(op, err)
 	}
-	return tokens, nil
+	return hashes, nil
 }
 
-// PruneSessions drops the sessions that expired at or before now.
+// PruneSessions drops the index entries of sessions that expired at or
+// before now. (scs's stores expire their own data.)
 func (db *DB) PruneSessions(ctx context.Context, now time.Time) error {
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM user_sessions WHERE expiry <= $1`, db.ts(now)); err != nil {
 		return fail("prune sessions", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
+	"github.com/bulwarkhq/bulwark/session"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -386,124 +387,6 @@ var cases = []struct {
 		}
 	}},
 
-	{"SessionIndex", func(t *testing.T, e env) {
-		ctx := t.Context()
-		u := mustUser(t, e.db, "ivy@example.com", "Ivy", "")
-		mallory := mustUser(t, e.db, "mallory@example.com", "Mallory", "")
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		add := func(token string, userID int64, created time.Time, expiry time.Time) {
-			t.Helper()
-			err := e.db.AddSession(ctx, SessionInfo{Token: token, UserID: userID, CreatedAt: created, Expiry: expiry, IP: "192.0.2.7", UserAgent: "Safari"})
-			if err != nil {
-				t.Fatalf("AddSession(%s): %v", token, err)
-			}
-		}
-		add("tok-old", u.ID, now.Add(-3*time.Hour), now.Add(time.Hour))
-		add("tok-mid", u.ID, now.Add(-2*time.Hour), now.Add(time.Hour))
-		add("tok-new", u.ID, now.Add(-time.Hour), now.Add(time.Hour))
-		add("tok-expired", u.ID, now.Add(-48*time.Hour), now.Add(-time.Minute))
-		add("tok-mallory", mallory.ID, now, now.Add(time.Hour))
-
-		if err := e.db.AddSession(ctx, SessionInfo{Token: "tok-new", UserID: u.ID, Expiry: now.Add(time.Hour)}); !errors.Is(err, ErrDuplicate) {
-			t.Fatalf("AddSession(same token) err = %v, want ErrDuplicate", err)
-		}
-		if err := e.db.AddSession(ctx, SessionInfo{Token: "tok-ghost", UserID: mallory.ID + 100, Expiry: now.Add(time.Hour)}); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("AddSession(unknown user) err = %v, want ErrNotFound (foreign key)", err)
-		}
-
-		tokens := func() []string {
-			t.Helper()
-			list, err := e.db.UserSessions(ctx, u.ID, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, s := range list {
-				out = append(out, s.Token)
-			}
-			return out
-		}
-		if got, want := tokens(), []string{"tok-new", "tok-mid", "tok-old"}; !slices.Equal(got, want) {
-			t.Fatalf("UserSessions = %q, want %q (newest first, expired left out)", got, want)
-		}
-
-		seen := now.Add(time.Minute)
-		if err := e.db.TouchSession(ctx, "tok-mid", seen, "198.51.100.4"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.db.TouchSession(ctx, "tok-unknown", seen, "x"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("TouchSession(unknown) err = %v, want ErrNotFound", err)
-		}
-		list, _ := e.db.UserSessions(ctx, u.ID, now)
-		mid := list[1]
-		if mid.Token != "tok-mid" || !mid.LastSeen.Equal(seen) || mid.IP != "198.51.100.4" || mid.UserAgent != "Safari" ||
-			!mid.CreatedAt.Equal(now.Add(-2*time.Hour)) || !mid.Expiry.Equal(now.Add(time.Hour)) || mid.UserID != u.ID ||
-			mid.ID != SessionID("tok-mid") || mid.LastSeen.Location() != time.UTC {
-			t.Fatalf("touched session read back as %+v", mid)
-		}
-		if old := list[2]; !old.LastSeen.Equal(old.CreatedAt) {
-			t.Fatalf("LastSeen of an untouched session = %v, want CreatedAt %v", old.LastSeen, old.CreatedAt)
-		}
-
-		// Revoking by public id works only on one's own sessions.
-		if _, err := e.db.RevokeSession(ctx, mallory.ID, SessionID("tok-old")); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("RevokeSession(another user's session) err = %v, want ErrNotFound", err)
-		}
-		if tok, err := e.db.RevokeSession(ctx, u.ID, SessionID("tok-old")); err != nil || tok != "tok-old" {
-			t.Fatalf("RevokeSession = %q, %v", tok, err)
-		}
-		if got, want := tokens(), []string{"tok-new", "tok-mid"}; !slices.Equal(got, want) {
-			t.Fatalf("after RevokeSession: %q, want %q", got, want)
-		}
-
-		// Sign out everywhere else.
-		removed, err := e.db.RemoveUserSessions(ctx, u.ID, "tok-new")
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(removed)
-		if want := []string{"tok-expired", "tok-mid"}; !slices.Equal(removed, want) {
-			t.Fatalf("RemoveUserSessions removed %q, want %q", removed, want)
-		}
-		if got, want := tokens(), []string{"tok-new"}; !slices.Equal(got, want) {
-			t.Fatalf("after RemoveUserSessions: %q, want %q", got, want)
-		}
-		if others, _ := e.db.UserSessions(ctx, mallory.ID, now); len(others) != 1 {
-			t.Fatalf("another user's sessions were touched: %v", others)
-		}
-
-		if err := e.db.RemoveSession(ctx, "tok-new"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.db.RemoveSession(ctx, "tok-new"); err != nil {
-			t.Fatalf("RemoveSession twice: %v", err)
-		}
-		if got := tokens(); got != nil {
-			t.Fatalf("after RemoveSession: %q", got)
-		}
-		if removed, err := e.db.RemoveUserSessions(ctx, mallory.ID, ""); err != nil || !slices.Equal(removed, []string{"tok-mallory"}) {
-			t.Fatalf("RemoveUserSessions(all) = %q, %v", removed, err)
-		}
-	}},
-
-	{"PruneSessions", func(t *testing.T, e env) {
-		ctx := t.Context()
-		u := mustUser(t, e.db, "jo@example.com", "Jo", "")
-		now := time.Now()
-		for i, exp := range []time.Duration{-time.Hour, -time.Second, time.Hour} {
-			if err := e.db.AddSession(ctx, SessionInfo{Token: fmt.Sprint("t", i), UserID: u.ID, Expiry: now.Add(exp)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := e.db.PruneSessions(ctx, now); err != nil {
-			t.Fatal(err)
-		}
-		removed, err := e.db.RemoveUserSessions(ctx, u.ID, "")
-		if err != nil || !slices.Equal(removed, []string{"t2"}) {
-			t.Fatalf("left after PruneSessions: %q, %v; want only the unexpired t2", removed, err)
-		}
-	}},
-
 	{"MigrateIsIdempotent", func(t *testing.T, e env) {
 		ctx := t.Context()
 		mustUser(t, e.db, "kim@example.com", "Kim", "")
@@ -567,11 +450,11 @@ var cases = []struct {
 						errc <- err
 						return
 					}
-					tok := fmt.Sprintf("tok-%d-%d", w, i)
-					errc <- e.db.AddSession(ctx, SessionInfo{Token: tok, UserID: u.ID, Expiry: time.Now().Add(time.Hour)})
-					errc <- e.db.TouchSession(ctx, tok, time.Now(), "192.0.2.1")
+					x, h := e.db.SessionIndex(), testHash(fmt.Sprintf("tok-%d-%d", w, i))
+					errc <- x.Add(ctx, session.Info{Hash: h, UserID: u.ID, Expiry: time.Now().Add(time.Hour)})
+					errc <- x.Touch(ctx, h, time.Now(), "192.0.2.1")
 					errc <- e.db.RecordEvent(ctx, Event{UserID: u.ID, Kind: "login_success"})
-					_, err := e.db.UserSessions(ctx, u.ID, time.Now())
+					_, err := x.List(ctx, u.ID, time.Now())
 					errc <- err
 					_, err = e.db.SearchUsers(ctx, "work", 10)
 					errc <- err
