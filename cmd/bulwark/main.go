@@ -99,21 +99,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer) int {
-	if cfg.Production {
-		// Production refuses to start on any configuration error that
-		// `bulwark check` would report.
-		var bad []string
-		for _, f := range config.Check(cfg, false) {
-			if f.Severity == config.Error {
-				bad = append(bad, f.String())
-			}
-		}
-		if len(bad) > 0 {
-			fmt.Fprintf(stderr, "bulwark: refusing to start in production:\n%s\n", strings.Join(bad, "\n"))
-			return exitConfig
-		}
+	err := app.Serve(ctx, cfg, log)
+	if _, unsafe := errors.AsType[*app.UnsafeConfigError](err); unsafe {
+		fmt.Fprintf(stderr, "bulwark: %v\n", err)
+		return exitConfig
 	}
-	if err := app.Serve(ctx, cfg, log); err != nil {
+	if err != nil {
 		return fail(stderr, err)
 	}
 	return 0
@@ -154,10 +145,11 @@ func user(ctx context.Context, cfg *config.Config, args []string, stdin io.Reade
 		if err != nil {
 			return fail(stderr, err)
 		}
-		if err := app.CreateUser(ctx, cfg, *email, *name, *admin, pw); err != nil {
+		stored, err := app.CreateUser(ctx, cfg, *email, *name, *admin, pw)
+		if err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stdout, "created %s\n", strings.ToLower(strings.TrimSpace(*email)))
+		fmt.Fprintf(stdout, "created %s\n", stored)
 		return 0
 	case "import":
 		if len(args) != 2 {

@@ -1,16 +1,16 @@
-// Package app is the bulwark service: it wires Bulwark's packages together
-// the way a careful application would, and holds the routes, handlers and
-// pages. Everything security-relevant lives in the packages; this package
-// decides only which protection applies where.
+// Package app is the bulwark service's composition root. Open opens the
+// backends once — database, session store, limit store, password hasher —
+// and refuses an unsafe production configuration; NewHandler hands each
+// handler group (pages, api) only what it uses and mounts them in one
+// routes table. Everything security-relevant lives in the packages; this
+// package decides only which protection applies where.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -20,255 +20,177 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bulwarkhq/bulwark/clientip"
-	"github.com/bulwarkhq/bulwark/csrf"
-	"github.com/bulwarkhq/bulwark/headers"
+	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
 	"github.com/bulwarkhq/bulwark/ratelimit"
+	"github.com/bulwarkhq/bulwark/ratelimit/redisstore"
 	"github.com/bulwarkhq/bulwark/secrets"
-	"github.com/bulwarkhq/bulwark/session"
 )
 
 // Version is the service's version, set at build time with
 // -ldflags "-X github.com/bulwarkhq/bulwark/internal/app.Version=…".
 var Version = "dev"
 
-// accountLoginLimit is the per-account budget of failed sign-ins, from any
-// address. See README "Login limits" for the trade-off.
-const accountLoginLimit = "10 per hour"
+// Deps are the backends the service runs on. Open fills every field; a test
+// may replace one (a cheap Hasher, say) before passing Deps to NewHandler.
+type Deps struct {
+	Config *config.Config // read-only after config.Load
+	Log    *slog.Logger   // adds the request id to records logged with a request's context
 
-// App is a configured bulwark service.
-type App struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	db       *store.DB
-	redis    *redis.Client // nil without REDIS_URL
-	hasher   *password.Hasher
-	policy   password.Policy
-	ips      *clientip.Resolver
-	sessions *session.Manager
-	csrf     *csrf.Protection
-	headers  *headers.Headers
-	pages    map[string]*template.Template
+	DB       *store.DB
+	Redis    *redis.Client // nil without REDIS_URL
+	Sessions scs.Store     // session data: Redis, or the database
+	Limits   ratelimit.Store
+	Hasher   *password.Hasher
 
-	limitStore   ratelimit.Store
-	defaultLimit *ratelimit.Limiter
-	loginLimit   *ratelimit.Limiter // per client address on POST /login
-	accountLimit *ratelimit.Limiter // failed sign-ins per account
+	// SecretKeys are SECRET_KEY (or the development key) followed by
+	// SECRET_KEY_FALLBACKS: the first signs, all verify.
+	SecretKeys [][]byte
 
 	closers []func()
 }
 
-// New opens the database (applying migrations) and Redis when configured,
-// and builds the service. Close releases what it opened.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: slog.New(requestIDHandler{log.Handler()})}
-	if err := a.open(ctx); err != nil {
-		a.Close()
-		return nil, err
+// UnsafeConfigError is returned by Open in production when `bulwark check`
+// reports errors: the service refuses to start.
+type UnsafeConfigError struct{ Findings []config.Finding }
+
+func (e *UnsafeConfigError) Error() string {
+	lines := make([]string, len(e.Findings))
+	for i, f := range e.Findings {
+		lines[i] = f.String()
 	}
-	return a, nil
+	return "refusing to start in production:\n" + strings.Join(lines, "\n")
 }
 
-func (a *App) open(ctx context.Context) error {
-	cfg := a.cfg
-	if cfg.SecretKey.IsZero() {
-		key, err := secrets.DevKey(cfg.DataDir)
-		if err != nil {
+// Open checks cfg, opens the database (applying migrations) and Redis when
+// configured, and builds the shared backends. Close releases them.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, error) {
+	if cfg.Production {
+		var bad []config.Finding
+		for _, f := range config.Check(cfg, false) {
+			if f.Severity == config.Error {
+				bad = append(bad, f)
+			}
+		}
+		if len(bad) > 0 {
+			return nil, &UnsafeConfigError{bad}
+		}
+	}
+	d := &Deps{Config: cfg, Log: slog.New(web.LogHandler{Handler: log.Handler()})}
+	if err := d.open(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Deps) open(ctx context.Context) error {
+	cfg := d.Config
+	key := cfg.SecretKey
+	if key.IsZero() {
+		var err error
+		if key, err = secrets.DevKey(cfg.DataDir); err != nil {
 			return fmt.Errorf("development secret key: %w", err)
 		}
-		cfg.SecretKey = key
 	}
-	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	a.db = db
-	a.closers = append(a.closers, func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate database: %w", err)
+	d.SecretKeys = append(d.SecretKeys, key.Reveal())
+	for _, k := range cfg.SecretKeyFallbacks {
+		d.SecretKeys = append(d.SecretKeys, k.Reveal())
 	}
 
-	var sessionStore scs.Store
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	d.DB = db
+	d.closers = append(d.closers, func() { db.Close() })
+
 	if !cfg.RedisURL.IsZero() {
 		opts, err := redis.ParseURL(string(cfg.RedisURL.Reveal()))
 		if err != nil {
 			return errors.New("REDIS_URL: cannot be parsed as redis://[user:password@]host:port/db")
 		}
-		a.redis = redis.NewClient(opts)
-		a.closers = append(a.closers, func() { a.redis.Close() })
-		sessionStore = goredisstore.NewWithPrefix(a.redis, "bulwark:session:")
-		a.limitStore = ratelimit.NewRedisStore(a.redis, "bulwark:rl:")
+		d.Redis = redis.NewClient(opts)
+		d.closers = append(d.closers, func() { d.Redis.Close() })
+		d.Sessions = goredisstore.NewWithPrefix(d.Redis, "bulwark:session:")
+		d.Limits = redisstore.New(d.Redis, "bulwark:rl:")
 	} else {
 		switch db.Dialect() {
-		case "postgres":
+		case store.DialectPostgres:
 			s := postgresstore.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
-			a.closers = append(a.closers, s.StopCleanup)
-			sessionStore = s
+			d.closers = append(d.closers, s.StopCleanup)
+			d.Sessions = s
 		default:
 			s := sqlite3store.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
-			a.closers = append(a.closers, s.StopCleanup)
-			sessionStore = s
+			d.closers = append(d.closers, s.StopCleanup)
+			d.Sessions = s
 		}
-		a.limitStore = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	}
-
-	a.hasher = password.NewHasher(password.Options{})
-	a.policy = password.Policy{MinLength: cfg.PasswordMinLength}
-	a.ips = clientip.New(cfg.TrustedProxies)
-	a.sessions = session.New(sessionStore, sessionIndex{a.db}, session.Config{
-		Lifetime:    cfg.SessionLifetime,
-		IdleTimeout: cfg.SessionIdleTimeout,
-		MaxPerUser:  cfg.SessionMaxPerUser,
-		Secure:      cfg.SessionCookieSecure,
-		ClientIP:    clientAddr,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			a.unavailable(w, r, "session store", err)
-		},
+	d.Hasher = password.NewHasher(password.Options{})
+	d.every(10*time.Minute, "prune session index", db.PruneSessions)
+	d.every(time.Hour, "prune security events", func(ctx context.Context, now time.Time) error {
+		return db.PruneEvents(ctx, now.Add(-cfg.EventRetention))
 	})
-	a.csrf, err = csrf.New(csrf.Options{
-		Store:          csrfStore{a.sessions},
-		ExemptPrefixes: []string{"/api/"},
-		ErrorHandler:   http.HandlerFunc(a.csrfFailed),
-	})
-	if err != nil {
-		return fmt.Errorf("csrf: %w", err)
-	}
-	a.headers = headers.New(headers.Policy{
-		ReportURI:      "/csp-report",
-		HSTSMaxAge:     cfg.HSTSMaxAge,
-		ForceHTTPS:     cfg.ForceHTTPS,
-		IsHTTPS:        a.ips.IsHTTPS,
-		RedirectExempt: isHealthCheck,
-	})
-	if a.pages, err = parsePages(); err != nil {
-		return err
-	}
-	a.buildLimiters()
-	a.pruneSessionsEvery(10 * time.Minute)
 	return nil
 }
 
-// pruneSessionsEvery removes expired rows of the session index in the
-// background until Close.
-func (a *App) pruneSessionsEvery(d time.Duration) {
+// openDB opens DATABASE_URL and applies the migrations.
+func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return db, nil
+}
+
+// every runs job in the background every interval until Close.
+func (d *Deps) every(interval time.Duration, what string, job func(context.Context, time.Time) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(d)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				if err := a.db.PruneSessions(ctx, now); err != nil && ctx.Err() == nil {
-					a.log.Warn("prune session index", "error", err)
+				if err := job(ctx, now); err != nil && ctx.Err() == nil {
+					d.Log.Warn(what, "error", err)
 				}
 			}
 		}
 	}()
-	a.closers = append(a.closers, func() { cancel(); <-done })
-}
-
-func (a *App) buildLimiters() {
-	// Limiters with different names never share a budget in one store.
-	byIP := ratelimit.ByIP(a.ips)
-	a.defaultLimit = &ratelimit.Limiter{
-		Store: a.limitStore, Limits: a.cfg.RateLimitDefault, Name: "default",
-		Key: func(r *http.Request) (string, bool) {
-			if isHealthCheck(r) || strings.HasPrefix(r.URL.Path, "/static/") {
-				return "", false
-			}
-			return byIP(r)
-		},
-		FailOpen: a.cfg.RateLimitFailOpen, OnLimited: a.limited, OnError: a.limitUnavailable, Logger: a.log,
-	}
-	a.loginLimit = &ratelimit.Limiter{
-		Store: a.limitStore, Limits: a.cfg.RateLimitLogin, Name: "login", Key: byIP,
-		FailOpen:  false, // an authentication route never runs unlimited
-		OnLimited: a.limited, OnError: a.limitUnavailable, Logger: a.log,
-	}
-	perAccount, _ := ratelimit.Parse(accountLoginLimit)
-	a.accountLimit = &ratelimit.Limiter{Store: a.limitStore, Limits: perAccount, Name: "account", Logger: a.log}
+	d.closers = append(d.closers, func() { cancel(); <-done })
 }
 
 // Close releases the database, Redis and background work.
-func (a *App) Close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+func (d *Deps) Close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
 	}
-	a.closers = nil
+	d.closers = nil
 }
 
 // Ready reports whether the database (and Redis, when configured) answer.
-func (a *App) Ready(ctx context.Context) error {
+func (d *Deps) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := a.db.Ping(ctx); err != nil {
+	if err := d.DB.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	if a.redis != nil {
-		if err := a.redis.Ping(ctx).Err(); err != nil {
+	if d.Redis != nil {
+		if err := d.Redis.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 	}
 	return nil
 }
-
-func isHealthCheck(r *http.Request) bool {
-	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
-}
-
-// sessionIndex keeps the per-user session index in the database, whichever
-// store holds the session data, so "sign out everywhere" reaches them all.
-type sessionIndex struct{ db *store.DB }
-
-func (x sessionIndex) Add(ctx context.Context, s session.Info) error {
-	return x.db.AddSession(ctx, store.SessionInfo{
-		Token: s.Token, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
-		Expiry: s.Expiry, IP: s.IP, UserAgent: s.UserAgent,
-	})
-}
-
-func (x sessionIndex) Touch(ctx context.Context, token string, seen time.Time, ip string) error {
-	err := x.db.TouchSession(ctx, token, seen, ip)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %w", session.ErrNotFound, err)
-	}
-	return err
-}
-
-func (x sessionIndex) Remove(ctx context.Context, token string) error {
-	return x.db.RemoveSession(ctx, token)
-}
-
-func (x sessionIndex) List(ctx context.Context, userID int64, now time.Time) ([]session.Info, error) {
-	rows, err := x.db.UserSessions(ctx, userID, now)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]session.Info, len(rows))
-	for i, s := range rows {
-		out[i] = session.Info{
-			Token: s.Token, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
-			Expiry: s.Expiry, IP: s.IP, UserAgent: s.UserAgent,
-		}
-	}
-	return out, nil
-}
-
-func (x sessionIndex) RemoveAll(ctx context.Context, userID int64, keep string) ([]string, error) {
-	return x.db.RemoveUserSessions(ctx, userID, keep)
-}
-
-// csrfStore keeps the CSRF secret in the session, like Flask-WTF.
-type csrfStore struct{ m *session.Manager }
-
-const csrfKey = "csrf.secret"
-
-func (s csrfStore) Get(ctx context.Context) []byte    { return s.m.Bytes(ctx, csrfKey) }
-func (s csrfStore) Put(ctx context.Context, b []byte) { s.m.SetBytes(ctx, csrfKey, b) }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 	"github.com/bulwarkhq/bulwark/password"
@@ -36,8 +38,22 @@ func backends() []backend {
 			return map[string]string{"DATABASE_URL": testenv.Postgres(t)}
 		}},
 		{"postgres+redis", func(t *testing.T) map[string]string {
-			return map[string]string{"DATABASE_URL": testenv.Postgres(t), "REDIS_URL": "redis://" + testenv.Redis(t) + "/0"}
+			addr := testenv.Redis(t)
+			flushRedis(t, addr, 0)
+			return map[string]string{"DATABASE_URL": testenv.Postgres(t), "REDIS_URL": "redis://" + addr + "/0"}
 		}},
+	}
+}
+
+// flushRedis empties database db of the Redis server shared by the
+// package's tests: each test gets a fresh PostgreSQL database, so user ids
+// (and with them the per-account limit keys) start again at 1.
+func flushRedis(t *testing.T, addr string, db int) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	defer c.Close()
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("flush redis: %v", err)
 	}
 }
 
@@ -64,10 +80,10 @@ func testConfig(t *testing.T, env map[string]string) *config.Config {
 	return cfg
 }
 
-// testServer is a running service with its App.
+// testServer is a running service with its backends.
 type testServer struct {
 	*httptest.Server
-	app  *App
+	deps *Deps
 	logs *syncWriter
 }
 
@@ -81,17 +97,32 @@ func cheapHasher() *password.Hasher {
 
 func startApp(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
+	return startAppWith(t, env, nil)
+}
+
+// startAppWith starts the service after change has adjusted its backends
+// (a hasher with other costs, say), as a test's own composition root.
+func startAppWith(t *testing.T, env map[string]string, change func(*Deps)) *testServer {
+	t.Helper()
 	cfg := testConfig(t, env)
 	logs := &syncWriter{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(context.Background(), cfg, log)
+	d, err := Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
-	a.hasher = cheapHasher()
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	return &testServer{Server: srv, app: a, logs: logs}
+	d.Hasher = cheapHasher()
+	if change != nil {
+		change(d)
+	}
+	h, err := NewHandler(d)
+	if err != nil {
+		d.Close()
+		t.Fatalf("app: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); d.Close() })
+	return &testServer{Server: srv, deps: d, logs: logs}
 }
 
 // browser is a client with its own cookies that does not follow redirects.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -142,8 +143,8 @@ func TestLoginLimitBehindTrustedProxy(t *testing.T) {
 	if res := loginAttempt(b, tok, "p@example.com", "192.0.2.1"); res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("client 192.0.2.1 sixth attempt: %d, want 429", res.StatusCode)
 	}
-	if res := loginAttempt(b, tok, "q@example.com", "192.0.2.2"); res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("client 192.0.2.2 has its own budget: %d, want 401", res.StatusCode)
+	if res := loginAttempt(b, tok, "q@example.com", "198.51.100.2"); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("client 198.51.100.2 has its own budget: %d, want 401", res.StatusCode)
 	}
 	// The attacker-supplied leftmost address is not believed.
 	if res := loginAttempt(b, tok, "r@example.com", "192.0.2.99, 192.0.2.1"); res.StatusCode != http.StatusTooManyRequests {
@@ -151,19 +152,31 @@ func TestLoginLimitBehindTrustedProxy(t *testing.T) {
 	}
 }
 
+// Failed sign-ins for one account: five per client network (/24), then
+// 429 even from another address of that network; thirty from anywhere,
+// then 429 from any new network; other accounts are not held.
 func TestAccountLimit(t *testing.T) {
 	s := startApp(t, map[string]string{"RATELIMIT_LOGIN": "1000 per minute", "TRUSTED_PROXIES": "127.0.0.1/32"})
 	s.browser(t).register("target@example.com", "Target", goodPassword)
 	b := s.browser(t)
 	tok := b.token("/login")
-	for i := 0; i < 10; i++ {
-		// Ten addresses, one account.
-		if res := loginAttempt(b, tok, "target@example.com", "192.0.2."+string(rune('0'+i))); res.StatusCode != http.StatusUnauthorized {
+	for i := range 5 {
+		if res := loginAttempt(b, tok, "target@example.com", fmt.Sprintf("192.0.2.%d", i+1)); res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, res.StatusCode)
 		}
 	}
-	if res := loginAttempt(b, tok, "Target@example.com", "198.51.100.1"); res.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("eleventh failure for one account from a new address: %d, want 429", res.StatusCode)
+	if res := loginAttempt(b, tok, "Target@example.com", "192.0.2.99"); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("sixth failure from one network: %d, want 429", res.StatusCode)
+	}
+	for n := range 5 { // 25 more from five other networks: 30 in all
+		for range 5 {
+			if res := loginAttempt(b, tok, "target@example.com", fmt.Sprintf("10.%d.0.1", n)); res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("network %d: %d", n, res.StatusCode)
+			}
+		}
+	}
+	if res := loginAttempt(b, tok, "target@example.com", "198.51.100.1"); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("31st failure for one account from a new network: %d, want 429", res.StatusCode)
 	}
 	if res := loginAttempt(b, tok, "someone-else@example.com", "198.51.100.1"); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("another account is not limited: %d", res.StatusCode)
@@ -200,7 +213,7 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 		t.Fatalf("sixth attempt across two instances: %d, want 429", res.StatusCode)
 	}
 	// The per-account budget is keyed by an HMAC: no email in Redis.
-	keys, err := one.app.redis.Keys(context.Background(), "*").Result()
+	keys, err := one.deps.Redis.Keys(context.Background(), "*").Result()
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("list Redis keys: %v %v", keys, err)
 	}

@@ -19,8 +19,8 @@ type User struct {
 	// CredentialVersion goes up with every password change; sessions
 	// started under an older version are no longer valid.
 	CredentialVersion int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // NormalizeEmail returns the form in which emails are stored and looked up:

@@ -10,22 +10,29 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/server"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
+	"github.com/bulwarkhq/bulwark/password/policy"
 )
 
-// Serve runs the service until ctx ends, then shuts down gracefully.
+// Serve runs the service until ctx ends, then shuts down gracefully. In
+// production it refuses an unsafe configuration (*UnsafeConfigError).
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	a, err := New(ctx, cfg, log)
+	d, err := Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer d.Close()
+	h, err := NewHandler(d)
+	if err != nil {
+		return err
+	}
 	return server.Run(ctx, server.Options{
 		Addr:        cfg.Addr,
-		Handler:     a.Handler(),
+		Handler:     h,
 		TLSCertFile: cfg.TLSCertFile,
 		TLSKeyFile:  cfg.TLSKeyFile,
 		HTTPAddr:    cfg.HTTPAddr,
@@ -35,37 +42,41 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 // Migrate applies the database migrations.
 func Migrate(ctx context.Context, cfg *config.Config) error {
-	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer db.Close()
-	return db.Migrate(ctx)
-}
-
-// CreateUser adds an account with a password that meets the policy.
-func CreateUser(ctx context.Context, cfg *config.Config, email, name string, admin bool, pw string) error {
-	email, err := normalizeEmail(email)
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if msg := checkName(strings.TrimSpace(name)); msg != "" {
-		return errors.New(msg)
+	return db.Close()
+}
+
+// CreateUser adds an account with a password that meets the policy, and
+// returns the email as stored.
+func CreateUser(ctx context.Context, cfg *config.Config, email, name string, admin bool, pw string) (string, error) {
+	email, err := web.Email("email", email)
+	if err != nil {
+		return "", err
 	}
-	if err := (password.Policy{MinLength: cfg.PasswordMinLength}).Check(pw, email, name); err != nil {
-		return errors.New(policyMessage(err))
+	name, err = web.Name("name", name)
+	if err != nil {
+		return "", err
+	}
+	if err := (policy.Policy{MinLength: cfg.PasswordMinLength}).Check(pw, email, name); err != nil {
+		return "", err
 	}
 	hash, err := password.NewHasher(password.Options{}).Hash(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
 	}
-	return withDB(ctx, cfg, func(db *store.DB) error {
-		err := db.CreateUser(ctx, &store.User{Email: email, Name: strings.TrimSpace(name), Admin: admin, PasswordHash: hash})
-		if errors.Is(err, store.ErrDuplicate) {
-			return fmt.Errorf("an account with the email %s already exists", email)
-		}
-		return err
-	})
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	err = db.CreateUser(ctx, &store.User{Email: email, Name: name, Admin: admin, PasswordHash: hash})
+	if errors.Is(err, store.ErrDuplicate) {
+		return "", fmt.Errorf("an account with the email %s already exists", email)
+	}
+	return email, err
 }
 
 // ImportResult counts the lines of a user import.
@@ -84,36 +95,38 @@ const maxImportLine = 64 << 10
 // invalid fields are refused.
 func ImportUsers(ctx context.Context, cfg *config.Config, r io.Reader) (ImportResult, error) {
 	var res ImportResult
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
 	hasher := password.NewHasher(password.Options{})
-	err := withDB(ctx, cfg, func(db *store.DB) error {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4096), maxImportLine)
-		for n := 1; sc.Scan(); n++ {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" {
-				continue
-			}
-			u, why := parseImportLine(hasher, line)
-			if why != "" {
-				res.Refused++
-				res.Problems = append(res.Problems, fmt.Sprintf("line %d: %s", n, why))
-				continue
-			}
-			switch err := db.CreateUser(ctx, u); {
-			case errors.Is(err, store.ErrDuplicate):
-				res.Skipped++
-			case err != nil:
-				return fmt.Errorf("line %d: %w", n, err)
-			default:
-				res.Imported++
-			}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxImportLine)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
 		}
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("read import: %w", err)
+		u, why := parseImportLine(hasher, line)
+		if why != "" {
+			res.Refused++
+			res.Problems = append(res.Problems, fmt.Sprintf("line %d: %s", n, why))
+			continue
 		}
-		return nil
-	})
-	return res, err
+		switch err := db.CreateUser(ctx, u); {
+		case errors.Is(err, store.ErrDuplicate):
+			res.Skipped++
+		case err != nil:
+			return res, fmt.Errorf("line %d: %w", n, err)
+		default:
+			res.Imported++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return res, fmt.Errorf("read import: %w", err)
+	}
+	return res, nil
 }
 
 func parseImportLine(hasher *password.Hasher, line string) (*store.User, string) {
@@ -128,18 +141,17 @@ func parseImportLine(hasher *password.Hasher, line string) (*store.User, string)
 	if err := dec.Decode(&in); err != nil {
 		return nil, "not a JSON object with email, name, bio and password_hash"
 	}
-	email, err := normalizeEmail(in.Email)
+	email, err := web.Email("email", in.Email)
 	if err != nil {
 		return nil, "invalid email"
 	}
-	name := strings.TrimSpace(in.Name)
-	if msg := checkName(name); msg != "" {
+	name, err := web.Name("name", in.Name)
+	if err != nil {
 		return nil, "invalid name"
 	}
 	var bio string
 	if in.Bio != nil {
-		bio = strings.TrimSpace(*in.Bio)
-		if msg := checkBio(bio); msg != "" {
+		if bio, err = web.Bio("bio", *in.Bio); err != nil {
 			return nil, "invalid bio"
 		}
 	}
@@ -147,16 +159,4 @@ func parseImportLine(hasher *password.Hasher, line string) (*store.User, string)
 		return nil, "unreadable password hash (want Werkzeug scrypt:/pbkdf2:, bcrypt $2a$/$2b$/$2y$, or argon2 PHC)"
 	}
 	return &store.User{Email: email, Name: name, Bio: bio, PasswordHash: in.PasswordHash}, ""
-}
-
-func withDB(ctx context.Context, cfg *config.Config, f func(*store.DB) error) error {
-	db, err := store.Open(ctx, string(cfg.DatabaseURL.Reveal()))
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate database: %w", err)
-	}
-	return f(db)
 }

@@ -1,0 +1,201 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/bulwarkhq/bulwark/internal/app/web"
+	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/password"
+	"github.com/bulwarkhq/bulwark/session"
+)
+
+type userKey struct{}
+
+// signedIn lets the handler run only for a signed-in user, who is then in
+// the request context.
+func (p *Pages) signedIn(h web.HandlerFunc) web.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u := p.sessionUser(r)
+		if u == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return nil
+			}
+			return web.Unauthorized("Please sign in first.")
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+	}
+}
+
+// currentUser returns the signed-in user of a request that passed signedIn.
+func currentUser(r *http.Request) *store.User {
+	u, _ := r.Context().Value(userKey{}).(*store.User)
+	return u
+}
+
+// sessionUser loads the user the request's session belongs to, if any. A
+// session started under an older credential version (the password changed
+// since, perhaps while this session's sign-in was in flight) is ended.
+func (p *Pages) sessionUser(r *http.Request) *store.User {
+	if u := currentUser(r); u != nil {
+		return u
+	}
+	ctx := r.Context()
+	uid, ok := p.sessions.UserID(ctx)
+	if !ok {
+		return nil
+	}
+	u, err := p.db.UserByID(ctx, uid)
+	if err != nil {
+		return nil
+	}
+	if string(p.credentials.Get(ctx)) != strconv.FormatInt(u.CredentialVersion, 10) {
+		if err := p.sessions.Logout(r); err != nil {
+			p.log.ErrorContext(ctx, "end session of an old credential version", "user_id", uid, "error", err)
+		}
+		return nil
+	}
+	return u
+}
+
+type accountData struct {
+	Error     string
+	MinLength int
+	Sessions  []session.Info
+	Events    []store.Event
+}
+
+func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
+	return p.showAccount(w, r, http.StatusOK, "")
+}
+
+func (p *Pages) showAccount(w http.ResponseWriter, r *http.Request, status int, errMsg string) error {
+	u := currentUser(r)
+	sessions, err := p.sessions.Sessions(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	events, err := p.db.RecentEvents(r.Context(), u.ID, 20)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, status, "account", page{Title: "Your account", User: u,
+		Data: accountData{Error: errMsg, MinLength: p.policy.MinLength, Sessions: sessions, Events: events}})
+}
+
+func (p *Pages) updateProfile(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return formError(err)
+	}
+	u := currentUser(r)
+	name, err := web.Name("name", r.PostForm.Get("name"))
+	if err != nil {
+		return p.showAccount(w, r, http.StatusBadRequest, fieldMessage(err))
+	}
+	bio, err := web.Bio("bio", r.PostForm.Get("bio"))
+	if err != nil {
+		return p.showAccount(w, r, http.StatusBadRequest, fieldMessage(err))
+	}
+	if err := p.db.UpdateProfile(r.Context(), u.ID, name, bio); err != nil {
+		return err
+	}
+	p.flashes.Put(r.Context(), []byte("Profile saved."))
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// changePassword checks the current password, stores the new one, renews
+// this session's token and ends every other session of the user.
+func (p *Pages) changePassword(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return formError(err)
+	}
+	ctx := r.Context()
+	u := currentUser(r)
+	// The current password is guessed against the account's sign-in
+	// budget: a stolen session cookie must not make guessing it cheaper.
+	refund, err := p.signin.charge(r, accountName(u), false)
+	if err != nil {
+		return err
+	}
+	ok, err := p.hasher.Verify(ctx, r.PostForm.Get("current_password"), u.PasswordHash)
+	if err != nil && !errors.Is(err, password.ErrTooLong) {
+		refund()
+		return hashError(err)
+	}
+	if !ok {
+		p.events.Record(r, u.ID, store.EventPasswordChangeFailure)
+		return p.showAccount(w, r, http.StatusBadRequest, "The current password is not right.")
+	}
+	refund()
+	pw := r.PostForm.Get("new_password")
+	if err := p.policy.Check(pw, u.Email, u.Name); err != nil {
+		return p.showAccount(w, r, http.StatusBadRequest, policyMessage(err))
+	}
+	hash, err := p.hasher.Hash(ctx, pw)
+	if err != nil {
+		return hashError(err)
+	}
+	version, err := p.db.SetPassword(ctx, u.ID, hash)
+	if err != nil {
+		return err
+	}
+	if err := p.sessions.RenewAndRevokeOthers(r, u.ID); err != nil {
+		return web.Unavailable("session store", err)
+	}
+	p.credentials.Put(ctx, []byte(strconv.FormatInt(version, 10)))
+	p.events.Record(r, u.ID, store.EventPasswordChange)
+	p.flashes.Put(ctx, []byte("Password changed. You have been signed out everywhere else."))
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+func (p *Pages) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r)
+	switch err := p.sessions.Revoke(r, u.ID, r.PathValue("id")); {
+	case errors.Is(err, session.ErrNotFound):
+		return web.NotFound("That session has already ended.")
+	case err != nil:
+		return web.Unavailable("session store", err)
+	}
+	p.events.Record(r, u.ID, store.EventSessionRevoked)
+	if _, still := p.sessions.UserID(r.Context()); !still {
+		http.Redirect(w, r, "/", http.StatusSeeOther) // they ended this very session
+		return nil
+	}
+	p.flashes.Put(r.Context(), []byte("That session has been signed out."))
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+type searchData struct {
+	Query, Error string
+	People       []store.User
+}
+
+func (p *Pages) search(w http.ResponseWriter, r *http.Request) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	d := searchData{Query: q}
+	status := http.StatusOK
+	switch {
+	case len([]rune(q)) > p.maxSearch:
+		d.Error, status = fmt.Sprintf("Search for at most %d characters.", p.maxSearch), http.StatusBadRequest
+	case q != "":
+		people, err := p.db.SearchUsers(r.Context(), q, 50)
+		if err != nil {
+			return err
+		}
+		d.People = people
+	}
+	return p.render(w, r, status, "search", page{Title: "Find people", Data: d})
+}
+
+func (p *Pages) home(w http.ResponseWriter, r *http.Request) error {
+	return p.render(w, r, http.StatusOK, "home", page{Title: "Home"})
+}
