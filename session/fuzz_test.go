@@ -20,19 +20,19 @@ func FuzzCleanUserAgent(f *testing.F) {
 	f.Add(strings.Repeat("\xff", 300))         // replacement runes are 3 bytes each
 	f.Add("\u202eevil right-to-left override") // kept: it is text, escaped on display
 	f.Fuzz(func(t *testing.T, ua string) {
-		got := cleanUserAgent(ua)
+		got := CleanUserAgent(ua)
 		if !utf8.ValidString(got) {
-			t.Fatalf("cleanUserAgent(%q) = %q: invalid UTF-8", ua, got)
+			t.Fatalf("CleanUserAgent(%q) = %q: invalid UTF-8", ua, got)
 		}
-		if len(got) > maxUserAgent {
-			t.Fatalf("cleanUserAgent(%q) has %d bytes, want at most %d", ua, len(got), maxUserAgent)
+		if len(got) > MaxUserAgent {
+			t.Fatalf("CleanUserAgent(%q) has %d bytes, want at most %d", ua, len(got), MaxUserAgent)
 		}
 		if strings.IndexFunc(got, unicode.IsControl) >= 0 {
-			t.Fatalf("cleanUserAgent(%q) = %q keeps a control character", ua, got)
+			t.Fatalf("CleanUserAgent(%q) = %q keeps a control character", ua, got)
 		}
 		// A short, clean value is kept as it is.
-		if len(ua) <= maxUserAgent && utf8.ValidString(ua) && strings.IndexFunc(ua, unicode.IsControl) < 0 && got != ua {
-			t.Fatalf("cleanUserAgent(%q) = %q, want it unchanged", ua, got)
+		if len(ua) <= MaxUserAgent && utf8.ValidString(ua) && strings.IndexFunc(ua, unicode.IsControl) < 0 && got != ua {
+			t.Fatalf("CleanUserAgent(%q) = %q, want it unchanged", ua, got)
 		}
 	})
 }

@@ -91,19 +91,21 @@ type Index interface {
 	RemoveAll(ctx context.Context, userID int64) ([]string, error)
 }
 
-// maxUserAgent bounds the User-Agent kept in the index, in bytes.
-const maxUserAgent = 256
+// MaxUserAgent bounds a kept User-Agent, in bytes.
+const MaxUserAgent = 256
 
-// cleanUserAgent makes a client's User-Agent safe to keep and show: valid
+// CleanUserAgent makes a client's User-Agent safe to keep and show: valid
 // UTF-8 (PostgreSQL refuses anything else, which would make Login fail), no
-// control characters, at most maxUserAgent bytes cut on a rune boundary.
-func cleanUserAgent(ua string) string {
+// control characters, at most MaxUserAgent bytes cut on a rune boundary.
+// Sessions keep it in this form; an application recording the User-Agent
+// elsewhere (security events) can use the same rule.
+func CleanUserAgent(ua string) string {
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(ua, "\uFFFD") {
 		if unicode.IsControl(r) {
 			r = ' '
 		}
-		if b.Len()+utf8.RuneLen(r) > maxUserAgent {
+		if b.Len()+utf8.RuneLen(r) > MaxUserAgent {
 			break
 		}
 		b.WriteRune(r)

@@ -238,7 +238,7 @@ func (m *Manager) login(r *http.Request, userID int64, opts *LoginOptions) error
 	m.scs.Put(ctx, keyCreated, now.Unix())
 	info := Info{
 		Hash: hashToken(m.scs.Token(ctx)), UserID: userID, CreatedAt: now, LastSeen: now,
-		Expiry: m.scs.Deadline(ctx), IP: m.cfg.ClientIP(r), UserAgent: cleanUserAgent(r.UserAgent()),
+		Expiry: m.scs.Deadline(ctx), IP: m.cfg.ClientIP(r), UserAgent: CleanUserAgent(r.UserAgent()),
 	}
 	err := m.index.Add(ctx, info)
 	if err == nil && wasSignedIn && old != "" {

@@ -8,7 +8,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -107,11 +106,11 @@ func (d *Deps) open(ctx context.Context) error {
 	d.DB = db
 	d.closers = append(d.closers, func() { db.Close() })
 
-	if !cfg.RedisURL.IsZero() {
-		opts, err := redis.ParseURL(string(cfg.RedisURL.Reveal()))
-		if err != nil {
-			return errors.New("REDIS_URL: cannot be parsed as redis://[user:password@]host:port/db")
-		}
+	opts, err := cfg.RedisOptions()
+	if err != nil {
+		return err
+	}
+	if opts != nil {
 		d.Redis = redis.NewClient(opts)
 		d.closers = append(d.closers, func() { d.Redis.Close() })
 		d.Sessions = goredisstore.NewWithPrefix(d.Redis, "bulwark:session:")

@@ -17,10 +17,13 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwarkhq/bulwark/ratelimit"
 	"github.com/bulwarkhq/bulwark/secrets"
@@ -124,4 +127,19 @@ func (c *Config) DatabaseScheme() string {
 		return string(bytes.ToLower(u[:i]))
 	}
 	return ""
+}
+
+// RedisOptions parses RedisURL, the one place the service reads it. It is
+// nil, nil when REDIS_URL is unset. The error never holds the URL.
+func (c *Config) RedisOptions() (*redis.Options, error) {
+	if c.RedisURL.IsZero() {
+		return nil, nil
+	}
+	raw := c.RedisURL.Reveal()
+	defer clear(raw)
+	opts, err := parseRedisURL(raw)
+	if err != nil {
+		return nil, errors.New("REDIS_URL: cannot be parsed as redis://[user:password@]host:port/db")
+	}
+	return opts, nil
 }

@@ -6,11 +6,12 @@ import (
 	"math"
 	"net"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bulwarkhq/bulwark/internal/store"
 )
 
 // parseBool accepts true/false, 1/0 and yes/no, in any case.
@@ -167,24 +168,11 @@ func validHostname(h string) bool {
 	return true
 }
 
-// validDatabaseURL accepts sqlite://PATH and postgres:// or postgresql://
-// URLs. It looks at the bytes only to answer yes or no: callers must not
-// show them.
+// validDatabaseURL accepts what store.Open accepts. It looks at the bytes
+// only to answer yes or no: callers must not show them.
 func validDatabaseURL(b []byte) bool {
 	defer clear(b)
-	s := string(b)
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return false
-	}
-	switch strings.ToLower(scheme) {
-	case "sqlite":
-		return rest != "" && !strings.ContainsRune(rest, 0)
-	case "postgres", "postgresql":
-		_, err := url.Parse(s)
-		return err == nil
-	}
-	return false
+	return store.CheckURL(string(b)) == nil
 }
 
 // validRedisURL accepts what go-redis (which the service uses) accepts,

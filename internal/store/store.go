@@ -65,6 +65,9 @@ const sqliteBusyTimeout = 5 * time.Second
 // For SQLite the file's directory is created with mode 0700 and the file
 // with mode 0600. Errors never include the URL's password.
 func Open(ctx context.Context, url string) (*DB, error) {
+	if err := CheckURL(url); err != nil {
+		return nil, err
+	}
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		path, err := sqlitePath(url)
@@ -78,6 +81,23 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// Do not echo the URL: it may hold a password.
 		return nil, errors.New("store: unsupported database URL: want sqlite://PATH or postgres://…")
 	}
+}
+
+// CheckURL reports whether Open accepts the form of url, without opening
+// anything: the configuration checks DATABASE_URL with it, so the two can
+// never disagree. Errors never include the URL.
+func CheckURL(url string) error {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		_, err := sqlitePath(url)
+		return err
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		if _, err := pgx.ParseConfig(url); err != nil {
+			return errors.New("store: postgres URL cannot be parsed")
+		}
+		return nil
+	}
+	return errors.New("store: unsupported database URL: want sqlite://PATH or postgres://…")
 }
 
 // memoryPath stands for an in-memory SQLite database.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/session"
 )
 
 // Events records security events in the database and the log.
@@ -26,7 +27,7 @@ func (ev Events) Record(r *http.Request, userID int64, kind store.EventKind) {
 	if userID == 0 {
 		err = ev.DB.CountEvent(ctx, kind, time.Now())
 	} else {
-		err = ev.DB.RecordEvent(ctx, store.Event{UserID: userID, Kind: kind, IP: ip, UserAgent: r.UserAgent()})
+		err = ev.DB.RecordEvent(ctx, store.Event{UserID: userID, Kind: kind, IP: ip, UserAgent: session.CleanUserAgent(r.UserAgent())})
 	}
 	if err != nil {
 		ev.Log.ErrorContext(ctx, "record security event", "event", string(kind), "error", err)
