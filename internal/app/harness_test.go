@@ -61,7 +61,7 @@ func flushRedis(t *testing.T, addr string, db int) {
 const testKey = "64b39b85715744027232e0f7c06cd55627159621cf18dce831430984682053d9"
 
 // testConfig loads a configuration from env over test defaults.
-func testConfig(t *testing.T, env map[string]string) *config.Config {
+func testConfig(t testing.TB, env map[string]string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	base := map[string]string{
@@ -95,14 +95,14 @@ func cheapHasher() *password.Hasher {
 	}})
 }
 
-func startApp(t *testing.T, env map[string]string) *testServer {
+func startApp(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	return startAppWith(t, env, nil)
 }
 
 // startAppWith starts the service after change has adjusted its backends
 // (a hasher with other costs, say), as a test's own composition root.
-func startAppWith(t *testing.T, env map[string]string, change func(*Deps)) *testServer {
+func startAppWith(t testing.TB, env map[string]string, change func(*Deps)) *testServer {
 	t.Helper()
 	cfg := testConfig(t, env)
 	logs := &syncWriter{}
@@ -127,12 +127,12 @@ func startAppWith(t *testing.T, env map[string]string, change func(*Deps)) *test
 
 // browser is a client with its own cookies that does not follow redirects.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	client *http.Client
 }
 
-func (s *testServer) browser(t *testing.T) *browser {
+func (s *testServer) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: s.URL, client: &http.Client{
 		Jar:           jar,

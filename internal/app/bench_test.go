@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/password"
+	"github.com/bulwarkhq/bulwark/ratelimit"
+)
+
+// BenchmarkFailedSignIn measures failed sign-ins for an unknown email and
+// for accounts stored under different hashes, with the service's real
+// hasher, and reports the median. Security finding 5: the time of a
+// failure must not tell these apart (see failureFloor in pages/signin.go).
+//
+//	go test -run '^$' -bench FailedSignIn -benchtime 50x ./internal/app/
+func BenchmarkFailedSignIn(b *testing.B) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { // two minutes pass at every look: no budget runs out
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(2 * time.Minute)
+		return now
+	}
+	s := startAppWith(b, nil, func(d *Deps) {
+		d.Hasher = password.NewHasher(password.Options{})
+		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: clock})
+	})
+	argon, err := s.deps.Hasher.Hash(context.Background(), "secure_password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := []struct{ name, hash string }{
+		{"unknown-email", ""},
+		{"argon2id", argon},
+		// Werkzeug hashes of "secure_password" (../shared/vectors).
+		{"pbkdf2-sha1-1000", "pbkdf2:sha1:1000$xw7xTQef334dn9dB$b16b1fba163806a10645438830b9abeaeb8611f0"},
+		{"pbkdf2-sha256-600000", "pbkdf2:sha256:600000$gL8hsiTQ8YfCh1AS$cb4a10832ff2423031995c040b13fc3282845b196c9edbeea02cd2ffc3411557"},
+	}
+	for _, c := range cases {
+		email := c.name + "@example.com"
+		if c.hash != "" {
+			if err := s.deps.DB.CreateUser(context.Background(), &store.User{Email: email, Name: "Bench", PasswordHash: c.hash}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			br := s.browser(b)
+			tok := br.token("/login")
+			form := url.Values{"csrf_token": {tok}, "email": {email}, "password": {"not the password at all"}}
+			times := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				start := time.Now()
+				if res := br.post("/login", form); res.StatusCode != http.StatusUnauthorized {
+					b.Fatalf("status %d, want 401", res.StatusCode)
+				}
+				times = append(times, time.Since(start))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2])/float64(time.Millisecond), "median-ms")
+		})
+	}
+}
