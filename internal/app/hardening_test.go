@@ -449,3 +449,23 @@ func TestSecretKeyFallbacks(t *testing.T) {
 		t.Fatalf("form from before the rotation: %d, want 303", res.StatusCode)
 	}
 }
+
+// Also: a password that fails today's policy (here an imported one) still
+// signs in, and its owner is asked to choose a new one.
+func TestWeakPasswordAskedToChange(t *testing.T) {
+	s := startApp(t, nil)
+	// Werkzeug's pbkdf2:sha1 of "x" (../shared/vectors): far too short today.
+	line := `{"email":"weak@example.com","name":"Weak","password_hash":"pbkdf2:sha1:1000$aqDTb8fN915LpqCI$f4549ca73acf71eadd45043b2f8ec977a728cb8f"}` + "\n"
+	if _, err := ImportUsers(context.Background(), s.deps.Config, strings.NewReader(line)); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser(t)
+	tok := b.token("/login")
+	res := b.post("/login", url.Values{"csrf_token": {tok}, "email": {"weak@example.com"}, "password": {"x"}, "next": {"/search"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account" {
+		t.Fatalf("weak password sign-in: %d → %q, want 303 → /account", res.StatusCode, res.Header.Get("Location"))
+	}
+	if !strings.Contains(b.get("/account").body, "choose a new one") {
+		t.Fatal("the account page does not ask for a new password")
+	}
+}
