@@ -104,3 +104,20 @@ func FuzzSearchUsers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCursor: a cursor from a client is either refused or round-trips.
+func FuzzParseCursor(f *testing.F) {
+	f.Add(Cursor{Name: "Ada", ID: 7}.String())
+	f.Add("")
+	f.Add("!!")
+	f.Add("MAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCursor(s)
+		if err != nil || s == "" {
+			return
+		}
+		if c.ID <= 0 || c.Name == "" || c.String() != s {
+			t.Fatalf("ParseCursor(%q) = %+v, which writes %q", s, c, c.String())
+		}
+	})
+}

@@ -296,6 +296,59 @@ var cases = []struct {
 		}
 	}},
 
+	{"SearchPagesWithCursor", func(t *testing.T, e env) {
+		ctx := t.Context()
+		for _, n := range []string{"Pat A", "Pat B", "Pat B", "Pat C", "Pat D"} {
+			mustUser(t, e.db, strings.ReplaceAll(strings.ToLower(n), " ", "")+fmt.Sprint(time.Now().UnixNano())+"@example.com", n, "")
+		}
+		var got []string
+		var after Cursor
+		for page := 0; ; page++ {
+			users, err := e.db.SearchUsersAfter(ctx, "pat", after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range users {
+				got = append(got, u.Name)
+			}
+			if len(users) < 2 || page > 5 {
+				break
+			}
+			c, err := ParseCursor(CursorAfter(users[len(users)-1]).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			after = c
+		}
+		if want := []string{"Pat A", "Pat B", "Pat B", "Pat C", "Pat D"}; !slices.Equal(got, want) {
+			t.Fatalf("pages = %q, want %q (each once, in order)", got, want)
+		}
+	}},
+
+	{"WebhookEventsAndSignatures", func(t *testing.T, e env) {
+		ctx := t.Context()
+		id := strings.Repeat("ab", 32)
+		if first, err := e.db.Claim(ctx, id, time.Now().Add(time.Minute)); err != nil || !first {
+			t.Fatalf("first claim = %v, %v", first, err)
+		}
+		if again, err := e.db.Claim(ctx, id, time.Now().Add(time.Minute)); err != nil || again {
+			t.Fatalf("second claim of one signature = %v, %v; want false (a replay)", again, err)
+		}
+		if _, err := e.db.RecordWebhookEvent(ctx, []byte(`{"x":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := e.db.WebhookEvents(ctx, 10)
+		if err != nil || len(evs) != 1 || string(evs[0].Body) != `{"x":1}` {
+			t.Fatalf("events = %+v, %v", evs, err)
+		}
+		if err := e.db.PruneWebhookSignatures(ctx, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if first, _ := e.db.Claim(ctx, id, time.Now().Add(time.Minute)); !first {
+			t.Fatal("a pruned signature is still claimed")
+		}
+	}},
+
 	{"EventCountsAndRetention", func(t *testing.T, e env) {
 		ctx := t.Context()
 		at := time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -170,6 +172,52 @@ const maxSearchRunes = 500
 // user. PasswordHash is left empty in the results, which are meant for pages.
 // limit must be positive and is capped at MaxListLimit.
 func (db *DB) SearchUsers(ctx context.Context, query string, limit int) ([]User, error) {
+	return db.SearchUsersAfter(ctx, query, Cursor{}, limit)
+}
+
+// Cursor marks a place in search results, which are ordered by name, then
+// id: the next page starts after it. The zero Cursor is the first page.
+type Cursor struct {
+	Name string
+	ID   int64
+}
+
+// CursorAfter returns the cursor of the page after the one that ended
+// with u.
+func CursorAfter(u User) Cursor { return Cursor{Name: u.Name, ID: u.ID} }
+
+// String encodes c for a URL: opaque to clients, base64url.
+func (c Cursor) String() string {
+	if c.ID == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ID, 10) + "\x00" + c.Name))
+}
+
+// ParseCursor reads what Cursor.String wrote; "" is the first page.
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	bad := invalid("parse cursor", "not a cursor from a previous page")
+	if len(s) > 1024 {
+		return Cursor{}, bad
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	idText, name, ok := strings.Cut(string(b), "\x00")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id <= 0 || strconv.FormatInt(id, 10) != idText || !textOK(name) || name == "" {
+		return Cursor{}, bad
+	}
+	return Cursor{Name: name, ID: id}, nil
+}
+
+// SearchUsersAfter is SearchUsers from the place after (keyset
+// pagination: the page costs the same however deep it is).
+func (db *DB) SearchUsersAfter(ctx context.Context, query string, after Cursor, limit int) ([]User, error) {
 	const op = "search users"
 	limit, err := checkLimit(op, limit)
 	if err != nil {
@@ -185,9 +233,10 @@ func (db *DB) SearchUsers(ctx context.Context, query string, limit int) ([]User,
 	// same function; LIKE … ESCAPE '\' is the same in both dialects.
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT id, email, name, bio, admin, '', 0, created_at, updated_at FROM users
-		 WHERE lower(name) LIKE lower($1) ESCAPE '\' OR lower(bio) LIKE lower($1) ESCAPE '\'
+		 WHERE (lower(name) LIKE lower($1) ESCAPE '\' OR lower(bio) LIKE lower($1) ESCAPE '\')
+		   AND (name > $3 OR (name = $3 AND id > $4))
 		 ORDER BY name, id LIMIT $2`,
-		"%"+escapeLike(query)+"%", limit)
+		"%"+escapeLike(query)+"%", limit, after.Name, after.ID)
 	if err != nil {
 		return nil, fail(op, err)
 	}
