@@ -418,9 +418,6 @@ func (c *checker) other() {
 	}
 	// Settings read and checked today whose feature has not landed yet.
 	var reserved []string
-	if !cfg.WebhookSecret.IsZero() {
-		reserved = append(reserved, "WEBHOOK_SECRET")
-	}
 	if cfg.MetricsAddr != "" {
 		reserved = append(reserved, "METRICS_ADDR")
 	}

@@ -83,6 +83,7 @@ type Config struct {
 
 	RateLimitDefault  []ratelimit.Limit // RATELIMIT_DEFAULT, default 100 per minute; 2000 per hour
 	RateLimitLogin    []ratelimit.Limit // RATELIMIT_LOGIN, default 5 per minute
+	RateLimitAPI      []ratelimit.Limit // RATELIMIT_API, per API key, default 1000 per hour
 	RateLimitFailOpen bool              // RATELIMIT_FAIL_OPEN, default false: a limiter error refuses the request
 
 	MaxContentLength int64    // MAX_CONTENT_LENGTH in bytes, default 16 MiB
@@ -91,8 +92,11 @@ type Config struct {
 
 	// WebhookSecret is the HMAC-SHA256 key for POST /api/webhook
 	// (WEBHOOK_SECRET or WEBHOOK_SECRET_FILE); zero disables the webhook.
-	WebhookSecret     secrets.Secret
-	PasswordMinLength int // PASSWORD_MIN_LENGTH, 8 to 64, default 15
+	WebhookSecret secrets.Secret
+	// WebhookSecretFallbacks are older webhook secrets still accepted
+	// during rotation (WEBHOOK_SECRET_FALLBACKS, comma-separated, or its _FILE).
+	WebhookSecretFallbacks []secrets.Secret
+	PasswordMinLength      int // PASSWORD_MIN_LENGTH, 8 to 64, default 15
 
 	// EventRetention is how long security events are kept
 	// (EVENT_RETENTION, a Go duration, default 90 days = 2160h).

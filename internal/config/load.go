@@ -44,6 +44,7 @@ const (
 	defaultSessionIdle       = 2 * time.Hour
 	defaultRateLimit         = "100 per minute; 2000 per hour"
 	defaultRateLimitLogin    = "5 per minute"
+	defaultRateLimitAPI      = "1000 per hour"
 	defaultMaxContentLength  = 16 << 20
 	defaultUploadExtensions  = "png,jpg,jpeg,gif,pdf"
 	defaultPasswordMinLength = 15
@@ -106,11 +107,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.SessionMaxPerUser = l.count("SESSION_MAX_PER_USER", defaultSessionMaxPerUser, 1, 10000)
 	c.RateLimitDefault = l.limits("RATELIMIT_DEFAULT", defaultRateLimit)
 	c.RateLimitLogin = l.limits("RATELIMIT_LOGIN", defaultRateLimitLogin)
+	c.RateLimitAPI = l.limits("RATELIMIT_API", defaultRateLimitAPI)
 	c.RateLimitFailOpen = l.bool("RATELIMIT_FAIL_OPEN", false)
 	c.MaxContentLength = l.size("MAX_CONTENT_LENGTH", defaultMaxContentLength)
 	c.UploadDir = l.path("UPLOAD_DIR", filepath.Join(c.DataDir, "uploads"))
 	c.UploadExtensions = l.extensions("UPLOAD_EXTENSIONS", defaultUploadExtensions)
 	c.WebhookSecret, _ = l.secret("WEBHOOK_SECRET")
+	c.WebhookSecretFallbacks = l.secretList("WEBHOOK_SECRET_FALLBACKS")
 	c.PasswordMinLength = l.passwordMinLength("PASSWORD_MIN_LENGTH")
 	c.EventRetention = l.duration("EVENT_RETENTION", defaultEventRetention)
 

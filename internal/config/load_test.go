@@ -49,6 +49,7 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		SessionMaxPerUser:  50,
 		RateLimitDefault:   []ratelimit.Limit{{Count: 100, Period: time.Minute}, {Count: 2000, Period: time.Hour}},
 		RateLimitLogin:     []ratelimit.Limit{{Count: 5, Period: time.Minute}},
+		RateLimitAPI:       []ratelimit.Limit{{Count: 1000, Period: time.Hour}},
 		MaxContentLength:   16 << 20,
 		UploadDir:          filepath.Join("./data", "uploads"),
 		UploadExtensions:   []string{"png", "jpg", "jpeg", "gif", "pdf"},
