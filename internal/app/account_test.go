@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
@@ -149,5 +153,31 @@ func TestReadingCreatesNoSession(t *testing.T) {
 	}
 	if res := b.get("/login"); len(res.Header.Values("Set-Cookie")) != 1 {
 		t.Error("the login form did not start a session for its CSRF token")
+	}
+}
+
+// Search pages hold 50 people; the next page follows from a cursor, and a
+// cursor that was not made here is refused.
+func TestSearchPages(t *testing.T) {
+	s := startApp(t, nil)
+	b := s.browser(t)
+	b.register("reader@example.com", "Reader", goodPassword)
+	for i := range 55 {
+		u := &store.User{Email: fmt.Sprintf("pagey%02d@example.com", i), Name: fmt.Sprintf("Pagey %02d", i)}
+		if err := s.deps.DB.CreateUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := b.get("/search?q=pagey")
+	next := regexp.MustCompile(`href="(/search\?q=pagey&amp;cursor=[^"]+)"`).FindStringSubmatch(first.body)
+	if strings.Count(first.body, "<strong>Pagey") != 50 || next == nil {
+		t.Fatalf("first page: %d people, next link %v", strings.Count(first.body, "<strong>Pagey"), next)
+	}
+	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	if n := strings.Count(second.body, "<strong>Pagey"); n != 5 || !strings.Contains(second.body, "Pagey 54") || strings.Contains(second.body, "rel=\"next\"") {
+		t.Fatalf("second page: %d people", n)
+	}
+	if res := b.get("/search?q=pagey&cursor=forged"); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a forged cursor: %d, want 400", res.StatusCode)
 	}
 }

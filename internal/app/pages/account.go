@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
@@ -177,19 +178,31 @@ func (p *Pages) revokeSession(w http.ResponseWriter, r *http.Request) error {
 type searchData struct {
 	Query, Error string
 	People       []store.User
+	Next         string // the cursor of the next page, "" on the last
 }
+
+// searchPage is how many people a search page shows.
+const searchPage = 50
 
 func (p *Pages) search(w http.ResponseWriter, r *http.Request) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	d := searchData{Query: q}
 	status := http.StatusOK
+	after, err := store.ParseCursor(r.URL.Query().Get("cursor"))
 	switch {
-	case len([]rune(q)) > p.maxSearch:
+	case utf8.RuneCountInString(q) > p.maxSearch:
 		d.Error, status = fmt.Sprintf("Search for at most %d characters.", p.maxSearch), http.StatusBadRequest
+	case err != nil:
+		d.Error, status = "That page of results is no longer available. Search again.", http.StatusBadRequest
 	case q != "":
-		people, err := p.db.SearchUsers(r.Context(), q, 50)
+		// One more than a page tells whether there is a next one.
+		people, err := p.db.SearchUsersAfter(r.Context(), q, after, searchPage+1)
 		if err != nil {
 			return err
+		}
+		if len(people) > searchPage {
+			people = people[:searchPage]
+			d.Next = store.CursorAfter(people[searchPage-1]).String()
 		}
 		d.People = people
 	}
