@@ -5,6 +5,10 @@
 //	bulwark check [--deploy]           audit the configuration
 //	bulwark user create --email E --name N [--admin]   password read from stdin
 //	bulwark user import FILE           JSON lines exported from a Flask app
+//	bulwark apikey create --email E --name N --scope S [--scope S…] [--expires 90d]
+//	                                   prints the new key, once, alone on stdout
+//	bulwark apikey list --email E      an account's keys
+//	bulwark apikey revoke ID           revoke a key by its id
 //	bulwark version
 //
 // Configuration comes from the environment; see README.md.
@@ -20,11 +24,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
+	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app"
 	"github.com/bulwarkhq/bulwark/internal/config"
 )
@@ -37,6 +45,12 @@ commands:
   check [--deploy]                        audit the configuration (exit 1 on errors)
   user create --email E --name N [--admin]  add an account; password read from stdin
   user import FILE                        import JSON lines exported from a Flask app
+  apikey create --email E --name N --scope S [--scope S...] [--expires 90d]
+                                          make an API key; printed once, alone on stdout
+                                          scopes: users:read, users:write (admins only),
+                                          files:read, files:write; expiry: 90d, 12h, ...
+  apikey list --email E                   list an account's API keys
+  apikey revoke ID                        revoke an API key
   version                                 print the version
 `
 
@@ -92,6 +106,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return check(cfg, *deploy, stdout)
 	case "user":
 		return user(ctx, cfg, args[1:], stdin, stdout, stderr)
+	case "apikey":
+		return apiKey(ctx, cfg, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "bulwark: unknown command %q\n\n%s", args[0], usage)
 		return exitConfig
@@ -174,6 +190,134 @@ func user(ctx context.Context, cfg *config.Config, args []string, stdin io.Reade
 		fmt.Fprintf(stderr, "bulwark: unknown user command %q\n", args[0])
 		return exitConfig
 	}
+}
+
+const apiKeyUsage = `usage:
+  bulwark apikey create --email E --name N --scope S [--scope S...] [--expires 90d]
+  bulwark apikey list --email E
+  bulwark apikey revoke ID
+`
+
+func apiKey(ctx context.Context, cfg *config.Config, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, apiKeyUsage)
+		return exitConfig
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		email := fs.String("email", "", "the owner's email")
+		name := fs.String("name", "", "a name for the key, 1 to 100 characters")
+		var scopes stringList
+		fs.Var(&scopes, "scope", "a scope to grant (repeat for more)")
+		expires := fs.String("expires", "", "lifetime: days (90d) or a Go duration (12h); default: no expiry")
+		if fs.Parse(args[1:]) != nil || fs.NArg() != 0 || *email == "" || *name == "" || len(scopes) == 0 {
+			fmt.Fprint(stderr, apiKeyUsage)
+			return exitConfig
+		}
+		lifetime, err := parseLifetime(*expires)
+		if err != nil {
+			fmt.Fprintf(stderr, "bulwark: --expires: %v\n", err)
+			return exitConfig
+		}
+		key, err := app.CreateAPIKey(ctx, cfg, *email, *name, scopes, lifetime)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		// The key alone on stdout, so `key=$(bulwark apikey create …)`
+		// works; the advice goes to stderr.
+		fmt.Fprintln(stdout, key)
+		fmt.Fprintln(stderr, "Store this key now: it is not shown again, and only its hash is kept.")
+		return 0
+	case "list":
+		fs := flag.NewFlagSet("apikey list", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		email := fs.String("email", "", "the owner's email")
+		if fs.Parse(args[1:]) != nil || fs.NArg() != 0 || *email == "" {
+			fmt.Fprint(stderr, apiKeyUsage)
+			return exitConfig
+		}
+		keys, err := app.ListAPIKeys(ctx, cfg, *email)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		printAPIKeys(stdout, keys)
+		return 0
+	case "revoke":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, apiKeyUsage)
+			return exitConfig
+		}
+		if err := app.RevokeAPIKey(ctx, cfg, args[1]); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", args[1])
+		return 0
+	default:
+		fmt.Fprintf(stderr, "bulwark: unknown apikey command %q\n\n%s", args[0], apiKeyUsage)
+		return exitConfig
+	}
+}
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// maxLifetime bounds --expires (ten years), far below time.Duration's limit.
+const maxLifetime = 3650 * 24 * time.Hour
+
+// parseLifetime reads --expires: "" (no expiry), whole days ("90d") or a
+// Go duration ("12h", "90m").
+func parseLifetime(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > int(maxLifetime/(24*time.Hour)) {
+			return 0, fmt.Errorf("%q: want whole days from 1d to %dd", s, int(maxLifetime/(24*time.Hour)))
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q: want days (90d) or a duration (12h)", s)
+		}
+	}
+	if d < time.Minute || d > maxLifetime {
+		return 0, fmt.Errorf("%q: want from 1m to %dd", s, int(maxLifetime/(24*time.Hour)))
+	}
+	return d, nil
+}
+
+// printAPIKeys writes one line per key: id, name, scopes, created, last
+// used, expires, revoked. Times are UTC to the minute; "-" is never.
+func printAPIKeys(w io.Writer, keys []apikey.Key) {
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "no API keys")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format("2006-01-02 15:04Z")
+	}
+	for _, k := range keys {
+		scopes := make([]string, len(k.Scopes))
+		for i, s := range k.Scopes {
+			scopes[i] = string(s)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, strconv.Quote(k.Name), strings.Join(scopes, ","),
+			when(k.CreatedAt), when(k.LastUsed), when(k.ExpiresAt), when(k.RevokedAt))
+	}
+	tw.Flush()
 }
 
 // readPassword reads one line from stdin, without echo on a terminal.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkhq/bulwark/apikey"
+	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
@@ -230,4 +232,100 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+func TestAPIKeyCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	run := func(args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := command(ctx, dir, nil, args...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), exitCode(err)
+	}
+	for _, u := range []struct{ email, admin string }{{"root@example.com", "--admin"}, {"ann@example.com", ""}} {
+		args := []string{"user", "create", "--email", u.email, "--name", "U"}
+		if u.admin != "" {
+			args = append(args, u.admin)
+		}
+		cmd := command(ctx, dir, nil, args...)
+		cmd.Stdin = strings.NewReader("amber orchard whistle canyon\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("user create: %v\n%s", err, out)
+		}
+	}
+
+	out, errOut, code := run("apikey", "create", "--email", "root@example.com", "--name", "ci",
+		"--scope", "files:read", "--scope", "users:write", "--expires", "90d")
+	if code != 0 {
+		t.Fatalf("apikey create: exit %d\n%s", code, errOut)
+	}
+	key, ok := strings.CutSuffix(out, "\n")
+	id, err := apikey.Parse(key)
+	if !ok || err != nil {
+		t.Fatalf("stdout is not the key alone on its line: %q (%v)", out, err)
+	}
+
+	// users:write is for administrators' keys; unknown scopes and bad
+	// expiries are refused; nothing reaches stdout.
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--email", "ann@example.com", "--name", "x", "--scope", "users:write"}, 1, "administrator"},
+		{[]string{"--email", "ann@example.com", "--name", "x", "--scope", "files:admin"}, 1, "unknown scope"},
+		{[]string{"--email", "nobody@example.com", "--name", "x", "--scope", "files:read"}, 1, "no account"},
+		{[]string{"--email", "ann@example.com", "--name", "x", "--scope", "files:read", "--expires", "-1d"}, 2, "--expires"},
+		{[]string{"--email", "ann@example.com", "--name", "x"}, 2, "usage"},
+	} {
+		out, errOut, code := run(append([]string{"apikey", "create"}, c.args...)...)
+		if code != c.code || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("apikey create %q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+	if out, errOut, code := run("apikey", "create", "--email", "ann@example.com", "--name", "sync", "--scope", "files:write", "--expires", "12h"); code != 0 {
+		t.Fatalf("non-admin files:write key: exit %d %s %s", code, out, errOut)
+	}
+
+	// Only the hash is in the database.
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "data", "bulwark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := db.KeyByID(ctx, id)
+	db.Close()
+	if err != nil || k.Hash != apikey.Hash(key) || !k.Has(apikey.UsersWrite) || k.ExpiresAt.Before(time.Now().Add(89*24*time.Hour)) {
+		t.Fatalf("stored key %+v, %v", k, err)
+	}
+	for _, f := range []string{"bulwark.db", "bulwark.db-wal"} {
+		data, _ := os.ReadFile(filepath.Join(dir, "data", f))
+		if bytes.Contains(data, []byte(key[len(apikey.Prefix)+apikey.IDLen:])) {
+			t.Fatalf("%s holds the key's secret", f)
+		}
+	}
+
+	out, errOut, code = run("apikey", "list", "--email", "root@example.com")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, `"ci"`) || !strings.Contains(out, "users:write,files:read") ||
+		strings.Contains(out, key) || strings.Count(out, "\n") != 2 {
+		t.Fatalf("apikey list: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, _, _ := run("apikey", "list", "--email", "ann@example.com"); strings.Contains(out, id) {
+		t.Fatalf("ann's list shows root's key:\n%s", out)
+	}
+
+	if out, errOut, code := run("apikey", "revoke", id); code != 0 || out != "revoked "+id+"\n" {
+		t.Fatalf("apikey revoke: exit %d %q %q", code, out, errOut)
+	}
+	out, _, _ = run("apikey", "list", "--email", "root@example.com")
+	if fields := strings.Fields(strings.Split(out, "\n")[1]); fields[len(fields)-1] == "-" {
+		t.Fatalf("the revoked key is not shown revoked:\n%s", out)
+	}
+	for _, bad := range []string{"zzzzzzzz", "nope"} {
+		if _, errOut, code := run("apikey", "revoke", bad); code != 1 || !strings.Contains(errOut, bad) {
+			t.Errorf("apikey revoke %s: exit %d %q", bad, code, errOut)
+		}
+	}
 }
