@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwarkhq/bulwark/apikey"
+	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
 // The API-key cases join the store's table, so they run on every backend
@@ -301,24 +302,36 @@ var apiKeyCases = []struct {
 	}},
 }
 
-// BenchmarkKeyByID is the one read an API request makes (SQLite readers).
+// BenchmarkKeyByID is the one read an API request makes: SQLite's reader
+// pool, and PostgreSQL on loopback.
 func BenchmarkKeyByID(b *testing.B) {
-	db := openMigrated(b, "sqlite://"+b.TempDir()+"/bulwark.db")
-	u := &User{Email: "bench@example.com", Name: "Bench"}
-	if err := db.CreateUser(b.Context(), u); err != nil {
-		b.Fatal(err)
-	}
-	tok, _ := apikey.Generate()
-	k := &apikey.Key{ID: tok.ID, UserID: u.ID, Name: "bench", Hash: apikey.Hash(tok.Plaintext), Scopes: []apikey.Scope{apikey.FilesRead}}
-	if err := db.CreateAPIKey(b.Context(), k); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := db.KeyByID(b.Context(), tok.ID); err != nil {
+	for _, c := range []struct {
+		name string
+		url  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return "sqlite://" + b.TempDir() + "/bulwark.db" }},
+		{"postgres", func(b *testing.B) string { return testenv.Postgres(b) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			db := openMigrated(b, c.url(b))
+			u := &User{Email: "bench@example.com", Name: "Bench"}
+			if err := db.CreateUser(b.Context(), u); err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			tok, _ := apikey.Generate()
+			k := &apikey.Key{ID: tok.ID, UserID: u.ID, Name: "bench", Hash: apikey.Hash(tok.Plaintext), Scopes: []apikey.Scope{apikey.FilesRead}}
+			if err := db.CreateAPIKey(b.Context(), k); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := db.KeyByID(b.Context(), tok.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
