@@ -283,7 +283,8 @@ func TestTwoKeysRefused(t *testing.T) {
 	}
 }
 
-// Remove the interval checks in touch and TouchKey is called per request.
+// Remove either interval check in touch (the stored time, or the
+// in-process record) and TouchKey is called more often.
 func TestLastUseWrittenOncePerInterval(t *testing.T) {
 	f := setup(t)
 	key, _ := f.store.add(1, false, apikey.FilesRead)
@@ -313,6 +314,19 @@ func TestLastUseWrittenOncePerInterval(t *testing.T) {
 	}
 	if _, touches = f.store.counts(); touches != 2 {
 		t.Fatalf("one interval later: %d touches, want 2", touches)
+	}
+	// A failing write is not retried per request (nor when the stored
+	// time lags behind, as on a replica): one attempt per interval.
+	h := setup(t)
+	h.store.failTouch = errors.New("disk full")
+	key3, _ := h.store.add(1, false, apikey.FilesRead)
+	for range 20 {
+		if rec := h.do("/files", "X-API-Key: "+key3); rec.Code != 200 {
+			t.Fatalf("a failed last-use write refused the request: %d", rec.Code)
+		}
+	}
+	if _, touches := h.store.counts(); touches != 1 {
+		t.Fatalf("failing writes: %d attempts for 20 requests, want 1", touches)
 	}
 	// Another process wrote it recently (the stored time is fresh): this
 	// one does not write.

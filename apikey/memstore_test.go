@@ -11,11 +11,12 @@ import (
 
 // memStore is an in-memory apikey.Store that counts its calls.
 type memStore struct {
-	mu      sync.Mutex
-	keys    map[string]apikey.Key
-	lookups int   // KeyByID calls
-	touches int   // TouchKey calls
-	fail    error // returned by KeyByID when set
+	mu        sync.Mutex
+	keys      map[string]apikey.Key
+	lookups   int   // KeyByID calls
+	touches   int   // TouchKey calls
+	fail      error // returned by KeyByID when set
+	failTouch error // returned by TouchKey when set (nothing written)
 }
 
 func newMemStore() *memStore { return &memStore{keys: map[string]apikey.Key{}} }
@@ -38,6 +39,9 @@ func (s *memStore) TouchKey(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.touches++
+	if s.failTouch != nil {
+		return s.failTouch
+	}
 	k, ok := s.keys[id]
 	if !ok {
 		return fmt.Errorf("memstore: %w", apikey.ErrNotFound)
