@@ -216,6 +216,25 @@ func (d *Decoder) decode(b []byte, dst any) error {
 	return decodeError(reflect.TypeOf(dst).Elem(), err)
 }
 
+// maxEcho bounds what of the client's text an error repeats: a member name
+// can be as long as the body, and it goes back to the client and into logs.
+const maxEcho = 128
+
+// clip shortens s to at most maxEcho bytes, on a UTF-8 boundary.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "…"
+}
+
+// clipped is a decoder error whose message quotes at most a few hundred
+// bytes of the body (JSON pointers in it hold member names).
+type clipped struct{ err error }
+
+func (c clipped) Error() string { return clip(c.err.Error(), 4*maxEcho) }
+func (c clipped) Unwrap() error { return c.err }
+
 func badRequest(detail string, err error) *Error {
 	return &Error{Status: http.StatusBadRequest, Detail: detail, Err: err}
 }
@@ -223,6 +242,7 @@ func badRequest(detail string, err error) *Error {
 // decodeError turns an error of the JSON decoder into an *Error that names
 // the member at fault where there is one.
 func decodeError(t reflect.Type, err error) *Error {
+	err = clipped{err}
 	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
 		if se.Err == jsontext.ErrDuplicateName {
 			return fieldsError("The request body gives a field more than once.", err,
@@ -307,7 +327,7 @@ func pathOf(t reflect.Type, p jsontext.Pointer) string {
 			t = memberType(t, tok)
 		}
 	}
-	return b.String()
+	return clip(b.String(), maxEcho)
 }
 
 // memberType returns the type of the field of struct t that JSON member

@@ -403,3 +403,22 @@ func TestOneofValues(t *testing.T) {
 		}
 	}
 }
+
+// A client's member name goes back in the error and into logs: bounded.
+func TestLongNamesClipped(t *testing.T) {
+	d := newDecoder(t, 0)
+	long := strings.Repeat("é", 10_000)
+	for _, body := range []string{
+		`{"` + long + `":1}`,
+		`{"name":"Ada","email":"ada@example.com","` + long + `":1,"` + long + `":2}`,
+	} {
+		var u user
+		e := asError(t, d.DecodeJSON(jsonRequest(body), &u), 400)
+		if len(e.Fields) != 1 || len(e.Fields[0].Field) > maxEcho+len("…") || !strings.HasPrefix(e.Fields[0].Field, "éé") {
+			t.Fatalf("Fields = %.200q", e.Fields)
+		}
+		if n := len(e.Error()); n > 1000 {
+			t.Fatalf("Error() is %d bytes", n)
+		}
+	}
+}

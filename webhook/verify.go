@@ -29,8 +29,9 @@ var (
 // errRead marks a body the client did not finish sending.
 var errRead = errors.New("webhook: reading the body")
 
-// Status returns the HTTP status for an error of Verify: 401, 409, 413,
-// 503, 400 for a body that could not be read, and 500 for anything else.
+// Status returns the HTTP status for an error of Verify: 401, 409, 413 or
+// 503 as listed with the errors, 400 for a body the client did not finish
+// sending, 200 for nil and 500 for an error not from Verify.
 func Status(err error) int {
 	switch {
 	case err == nil:
