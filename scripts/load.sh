@@ -39,7 +39,7 @@ run() { # name, path, extra wrk args...
 {
   run "GET /healthz (middleware chain only)" /healthz
   run "GET /static/style.css" /static/style.css
-  run "GET /login (anonymous: new session + CSRF secret per request)" /login
+  run "GET /login (anonymous: signed CSRF cookie, nothing stored)" /login
   run "GET /account (signed in: session load, user, sessions, events)" /account -H "Cookie: bulwark_session=$cookie"
   run "GET /search?q=load (signed in)" "/search?q=load" -H "Cookie: bulwark_session=$cookie"
 } >"$work/results"

@@ -130,6 +130,7 @@ func (d *Deps) open(ctx context.Context) error {
 	}
 	d.Hasher = password.NewHasher(password.Options{})
 	d.every(10*time.Minute, "prune session index", db.PruneSessions)
+	d.every(10*time.Minute, "prune webhook signatures", db.PruneWebhookSignatures)
 	d.every(time.Hour, "prune security events", func(ctx context.Context, now time.Time) error {
 		return db.PruneEvents(ctx, now.Add(-cfg.EventRetention))
 	})

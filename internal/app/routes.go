@@ -49,9 +49,16 @@ func NewHandler(d *Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := d.webhookVerifier()
+	if err != nil {
+		return nil, err
+	}
 	apiGroup, err := api.New(api.Options{
-		Log: d.Log, DB: d.DB, IPs: ips, Limits: d.Limits,
-		DefaultLimit: cfg.RateLimitDefault, FailOpen: cfg.RateLimitFailOpen, MaxBodyBytes: cfg.MaxContentLength,
+		Log: d.Log, DB: d.DB, Keys: d.DB, Hasher: d.Hasher, IPs: ips, Limits: d.Limits,
+		Policy:       policy.Policy{MinLength: cfg.PasswordMinLength},
+		DefaultLimit: cfg.RateLimitDefault, KeyLimit: cfg.RateLimitAPI, FailedKeyLimit: cfg.RateLimitLogin,
+		FailOpen: cfg.RateLimitFailOpen, MaxBodyBytes: cfg.MaxContentLength, MaxSearchLength: maxSearchLength,
+		Webhook: hooks,
 	})
 	if err != nil {
 		return nil, err

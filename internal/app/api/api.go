@@ -11,53 +11,149 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/clientip"
+	"github.com/bulwarkhq/bulwark/input"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/password"
+	"github.com/bulwarkhq/bulwark/password/policy"
 	"github.com/bulwarkhq/bulwark/ratelimit"
 )
 
-// Options are what the API needs. All are required.
+// Options are what the API needs. Log, DB, Keys, Hasher and Limits are
+// required.
 type Options struct {
-	Log          *slog.Logger
-	DB           *store.DB
-	IPs          *clientip.Resolver
-	Limits       ratelimit.Store   // shared with the pages: one "default" budget per client
-	DefaultLimit []ratelimit.Limit // per client address
-	FailOpen     bool
-	MaxBodyBytes int64
+	Log    *slog.Logger
+	DB     *store.DB
+	Keys   apikey.Store
+	Hasher *password.Hasher
+	Policy policy.Policy
+	IPs    *clientip.Resolver
+	// Limits holds the rate-limit budgets, shared with the pages.
+	Limits       ratelimit.Store
+	DefaultLimit []ratelimit.Limit // per client address, on every API route
+	KeyLimit     []ratelimit.Limit // per API key (RATELIMIT_API)
+	// FailedKeyLimit bounds requests with a bad key per client address,
+	// so keys cannot be guessed at the default rate.
+	FailedKeyLimit  []ratelimit.Limit
+	FailOpen        bool // the default limit lets requests through when Limits fails
+	MaxBodyBytes    int64
+	MaxSearchLength int
+	// Webhook checks POST /api/webhook; nil turns the route off (404).
+	Webhook WebhookVerifier
 }
 
 // API serves /api/.
 type API struct {
-	db           *store.DB
-	errors       web.Responder
-	defaultLimit *ratelimit.Limiter
-	maxBody      int64
+	log     *slog.Logger
+	db      *store.DB
+	hasher  *password.Hasher
+	policy  policy.Policy
+	keys    *apikey.Authenticator
+	ips     *clientip.Resolver
+	webhook WebhookVerifier
+	json    *input.Decoder
+	errors  web.Responder
+
+	defaultLimit, keyLimit, failedKeyLimit *ratelimit.Limiter
+
+	maxBody   int64
+	maxSearch int
 }
 
 // New builds the API from o.
 func New(o Options) (*API, error) {
-	if o.Log == nil || o.DB == nil || o.Limits == nil {
-		return nil, errors.New("api: Log, DB and Limits are required")
+	if o.Log == nil || o.DB == nil || o.Keys == nil || o.Hasher == nil || o.Limits == nil {
+		return nil, errors.New("api: Log, DB, Keys, Hasher and Limits are required")
 	}
-	a := &API{db: o.DB, maxBody: o.MaxBodyBytes}
+	a := &API{log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy, ips: o.IPs, webhook: o.Webhook,
+		maxBody: o.MaxBodyBytes, maxSearch: o.MaxSearchLength}
 	a.errors = web.Responder{Log: o.Log, Write: writeProblem}
 	var err error
-	a.defaultLimit, err = ratelimit.New(ratelimit.Options{
-		Store: o.Limits, Limits: o.DefaultLimit, Name: "default", Key: ratelimit.ByIP(o.IPs),
-		FailOpen: o.FailOpen, Logger: o.Log, ErrorHandler: web.LimitErrors(a.errors),
-	})
+	if a.json, err = input.New(input.Options{MaxBytes: o.MaxBodyBytes}); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	a.keys, err = apikey.New(apikey.Options{Store: o.Keys, ErrorHandler: a.keyRefused, Logger: o.Log})
 	if err != nil {
-		return nil, fmt.Errorf("api: default limit: %w", err)
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	byIP := ratelimit.ByIP(o.IPs)
+	byKey := func(r *http.Request) (string, bool) {
+		k, ok := apikey.FromContext(r.Context())
+		if !ok {
+			return "", false
+		}
+		return "key:" + k.ID, true
+	}
+	for _, l := range []struct {
+		l        **ratelimit.Limiter
+		name     string
+		limits   []ratelimit.Limit
+		key      ratelimit.KeyFunc
+		failOpen bool
+	}{
+		{&a.defaultLimit, "default", o.DefaultLimit, byIP, o.FailOpen},
+		{&a.keyLimit, "api", o.KeyLimit, byKey, false},
+		{&a.failedKeyLimit, "api-bad-key", o.FailedKeyLimit, byIP, false},
+	} {
+		*l.l, err = ratelimit.New(ratelimit.Options{
+			Store: o.Limits, Limits: l.limits, Name: l.name, Key: l.key, FailOpen: l.failOpen, Logger: o.Log,
+			ErrorHandler: web.LimitErrors(a.errors),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("api: %s limit: %w", l.name, err)
+		}
 	}
 	return a, nil
 }
 
+// route is one API route: its pattern, the scope its key needs ("" any
+// key; none for the routes that take no key) and its handler.
+type route struct {
+	method, path string
+	keyed        bool
+	scope        apikey.Scope
+	handle       web.HandlerFunc
+}
+
+func (a *API) routes() []route {
+	return []route{
+		{"GET", "/api/me", true, "", a.me},
+		{"GET", "/api/users", true, apikey.UsersRead, a.searchUsers},
+		{"POST", "/api/users", true, apikey.UsersWrite, a.createUser},
+		{"GET", "/api/users/{id}", true, apikey.UsersRead, a.getUser},
+		{"GET", "/api/webhook/events", true, "", a.webhookEvents},
+		{"POST", "/api/webhook", false, "", a.receiveWebhook},
+		{"GET", "/api/openapi.json", false, "", serveOpenAPI},
+	}
+}
+
+// Routes lists the API's routes as "METHOD /path" patterns, for the test
+// that holds the OpenAPI document to them.
+func (a *API) Routes() []string {
+	var out []string
+	for _, rt := range a.routes() {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return out
+}
+
 // Handler returns the API with its middleware: panic recovery, the body cap
-// and the default rate limit.
+// and the per-address limit for every route; then, on keyed routes, the
+// key check, the per-key limit and the route's scope.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
+	for _, rt := range a.routes() {
+		var h http.Handler = a.errors.Handle(rt.handle)
+		if rt.scope != "" {
+			h = a.keys.Require(rt.scope, h)
+		}
+		if rt.keyed {
+			h = a.guardBadKeys(a.keys.Handler(a.keyLimit.Handler(h)))
+		}
+		mux.Handle(rt.method+" "+rt.path, h)
+	}
 	mux.Handle("/api/", a.errors.Handle(func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("No such API endpoint.")
 	}))
@@ -65,6 +161,46 @@ func (a *API) Handler() http.Handler {
 	h = a.defaultLimit.Handler(h)
 	h = a.errors.LimitBody(a.maxBody, h)
 	return a.errors.Recover(h)
+}
+
+// guardBadKeys refuses, before any key is looked at, a client address that
+// has sent too many bad keys (keyRefused charges them).
+func (a *API) guardBadKeys(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, _ := ratelimit.ByIP(a.ips)(r)
+		d, err := a.failedKeyLimit.Allow(r.Context(), key, 0)
+		switch {
+		case err != nil:
+			a.errors.Error(w, r, web.Unavailable("rate-limit store", err))
+		case !d.Allowed:
+			ratelimit.WriteHeaders(w.Header(), "api-bad-key", d)
+			a.errors.Error(w, r, web.Limited(d))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// keyRefused answers a request the key check refused. A bad key is
+// charged to the client's address.
+func (a *API) keyRefused(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, apikey.ErrInvalid):
+		key, _ := ratelimit.ByIP(a.ips)(r)
+		if _, lerr := a.failedKeyLimit.Allow(r.Context(), key, 1); lerr != nil {
+			a.errors.Error(w, r, web.Unavailable("rate-limit store", lerr))
+			return
+		}
+		a.errors.Error(w, r, &web.Error{Status: http.StatusUnauthorized, Err: err,
+			Msg: "The API key is not valid: it is mistyped, unknown, expired or revoked."})
+	case errors.Is(err, apikey.ErrMissing):
+		a.errors.Error(w, r, &web.Error{Status: http.StatusUnauthorized, Err: err,
+			Msg: "Send an API key in the X-API-Key header or as Authorization: Bearer."})
+	case errors.Is(err, apikey.ErrForbidden):
+		a.errors.Error(w, r, web.Forbidden("This API key does not have the scope this request needs.", err))
+	default:
+		a.errors.Error(w, r, web.Unavailable("API key store", err))
+	}
 }
 
 // problem is an RFC 9457 problem document.
@@ -84,4 +220,23 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *web.Error) {
 	json.NewEncoder(w).Encode(problem{
 		Type: "about:blank", Title: http.StatusText(e.Status), Status: e.Status, Detail: e.Msg, Errors: e.Fields,
 	})
+}
+
+// decode reads a strict JSON body into dst and validates it; errors are
+// *input.Error, which the responder turns into problem documents.
+func (a *API) decode(r *http.Request, dst any) error {
+	return a.json.DecodeJSON(r, dst)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
@@ -70,6 +71,9 @@ type accountData struct {
 	MinLength int
 	Sessions  []session.Info
 	Events    []store.Event
+	Keys      []apikey.Key
+	Scopes    []apikey.Scope // those this user may grant
+	NewKey    string         // a key just made, shown this once
 }
 
 func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
@@ -77,17 +81,30 @@ func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Pages) showAccount(w http.ResponseWriter, r *http.Request, status int, errMsg string) error {
+	return p.showAccountWith(w, r, status, accountData{Error: errMsg})
+}
+
+// showAccountWith renders the account page with d's message or new key.
+func (p *Pages) showAccountWith(w http.ResponseWriter, r *http.Request, status int, d accountData) error {
+	ctx := r.Context()
 	u := currentUser(r)
-	sessions, err := p.sessions.Sessions(r.Context(), u.ID)
-	if err != nil {
+	var err error
+	if d.Sessions, err = p.sessions.Sessions(ctx, u.ID); err != nil {
 		return err
 	}
-	events, err := p.db.RecentEvents(r.Context(), u.ID, 20)
-	if err != nil {
+	if d.Events, err = p.db.RecentEvents(ctx, u.ID, 20); err != nil {
 		return err
 	}
-	return p.render(w, r, status, "account", page{Title: "Your account", User: u,
-		Data: accountData{Error: errMsg, MinLength: p.policy.MinLength, Sessions: sessions, Events: events}})
+	if d.Keys, err = p.db.UserAPIKeys(ctx, u.ID); err != nil {
+		return err
+	}
+	d.MinLength = p.policy.MinLength
+	for _, s := range []apikey.Scope{apikey.UsersRead, apikey.UsersWrite, apikey.FilesRead, apikey.FilesWrite} {
+		if u.Admin || !apikey.AdminOnly(s) {
+			d.Scopes = append(d.Scopes, s)
+		}
+	}
+	return p.render(w, r, status, "account", page{Title: "Your account", User: u, Data: d})
 }
 
 func (p *Pages) updateProfile(w http.ResponseWriter, r *http.Request) error {

@@ -167,6 +167,8 @@ func (p *Pages) Handler() http.Handler {
 	handle("POST /account/profile", p.signedIn(p.updateProfile))
 	handle("POST /account/password", p.signedIn(p.changePassword))
 	handle("POST /account/sessions/{id}/revoke", p.signedIn(p.revokeSession))
+	handle("POST /account/apikeys", p.signedIn(p.createAPIKey))
+	handle("POST /account/apikeys/{id}/revoke", p.signedIn(p.revokeAPIKey))
 	handle("GET /search", p.signedIn(p.search))
 	handle("/", func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("There is no page at this address.")

@@ -170,7 +170,7 @@ func (p *Pages) trustedDevice(r *http.Request, u *store.User) bool {
 	if err != nil {
 		return false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
 	if err != nil || len(b) != 8+deviceNonceLen+sha256.Size {
 		return false
 	}

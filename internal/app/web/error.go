@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bulwarkhq/bulwark/input"
 	"github.com/bulwarkhq/bulwark/ratelimit"
 )
 
@@ -60,7 +61,9 @@ func (e *Error) SetHeaders(h http.Header) {
 }
 
 // AsError returns err as an *Error: itself when it is (or wraps) one, a 413
-// when it comes from the body cap, and otherwise a 500 that logs err.
+// when it comes from the body cap, a 400 for a *FieldError, the status of
+// an *input.Error (400, 413, 415) with its fields, and otherwise a 500 that
+// logs err.
 func AsError(err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e
@@ -70,6 +73,13 @@ func AsError(err error) *Error {
 	}
 	if fe, ok := errors.AsType[*FieldError](err); ok {
 		return Invalid(*fe)
+	}
+	if ie, ok := errors.AsType[*input.Error](err); ok {
+		e := &Error{Status: ie.Status, Msg: ie.Detail, Err: ie.Err}
+		for _, f := range ie.Fields {
+			e.Fields = append(e.Fields, FieldError{Field: f.Field, Detail: f.Detail})
+		}
+		return e
 	}
 	return Internal(err)
 }

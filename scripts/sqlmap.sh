@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Points sqlmap (Debian's `sqlmap`) at the two routes whose input reaches
+# SQL through a search: GET /search?q= (signed in, with the session cookie)
+# and GET /api/users?q= (with an API key), at --level 3 --risk 1, against a
+# throwaway bulwark on 127.0.0.1. Exits 1 if sqlmap reports an injectable
+# parameter. Needs: go, curl, sqlmap.
+#
+#   scripts/sqlmap.sh
+#
+# Only 127.0.0.1 is targeted; sqlmap runs in batch mode and stops by itself.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base=http://127.0.0.1:$port
+(cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
+export DATA_DIR="$work/data" ADDR=127.0.0.1:$port LOG_LEVEL=error
+# The scan sends thousands of requests: lift the limits for this throwaway.
+export RATELIMIT_DEFAULT="100000000 per minute" RATELIMIT_LOGIN="100000000 per minute" RATELIMIT_API="100000000 per minute"
+"$work/bulwark" serve 2>"$work/log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+
+jar=$work/jar
+token=$(curl -s -c "$jar" -b "$jar" "$base/register" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
+curl -s -o /dev/null -c "$jar" -b "$jar" -H "Origin: $base" -H "Sec-Fetch-Site: same-origin" \
+  --data-urlencode "csrf_token=$token" --data-urlencode "email=scan@example.com" \
+  --data-urlencode "name=Scan" --data-urlencode "password=orchid tunnel marble fjord" "$base/register"
+cookie=$(awk '$6=="bulwark_session"{print $7}' "$jar")
+key=$("$work/bulwark" apikey create --email scan@example.com --name sqlmap --scope users:read)
+
+scan() { # name, url, header
+  local name=$1 url=$2 header=$3 out
+  out=$(sqlmap -u "$url" -p q --headers="$header" --level 3 --risk 1 --batch --disable-coloring \
+    --output-dir "$work/sqlmap" 2>&1) || true
+  if grep -qiE "is vulnerable|parameter '.*' (is|appears to be) .*injectable|sqlmap identified the following injection" <<<"$out"; then
+    echo "$name: INJECTABLE"; grep -iE "injectable|Payload" <<<"$out"; return 1
+  fi
+  echo "$name: $(grep -m1 -iE 'all tested parameters do not appear to be injectable|does not seem to be injectable' <<<"$out" || echo 'no injection found')"
+}
+status=0
+scan "GET /search?q=" "$base/search?q=scan" "Cookie: bulwark_session=$cookie" || status=1
+scan "GET /api/users?q=" "$base/api/users?q=scan" "X-API-Key: $key" || status=1
+exit $status
