@@ -27,7 +27,11 @@ func (a *API) receiveWebhook(w http.ResponseWriter, r *http.Request) error {
 	body, err := a.webhook.Verify(r.Context(), r)
 	if err != nil {
 		status := webhook.Status(err)
+		if status == http.StatusServiceUnavailable {
+			return web.Unavailable("webhook replay store", err) // fail closed
+		}
 		msg := map[int]string{
+			http.StatusBadRequest:            "The body could not be read.",
 			http.StatusUnauthorized:          "The signature is missing, malformed, wrong or outside the 5-minute window.",
 			http.StatusConflict:              "This delivery was received before.",
 			http.StatusRequestEntityTooLarge: "The body is over 1 MiB.",
