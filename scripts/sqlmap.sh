@@ -29,16 +29,18 @@ curl -s -o /dev/null -c "$jar" -b "$jar" -H "Origin: $base" -H "Sec-Fetch-Site: 
   --data-urlencode "csrf_token=$token" --data-urlencode "email=scan@example.com" \
   --data-urlencode "name=Scan" --data-urlencode "password=orchid tunnel marble fjord" "$base/register"
 cookie=$(awk '$6=="bulwark_session"{print $7}' "$jar")
-key=$("$work/bulwark" apikey create --email scan@example.com --name sqlmap --scope users:read)
+key=$("$work/bulwark" apikey create --email scan@example.com --name sqlmap --scope users:read 2>/dev/null)
 
 scan() { # name, url, header
   local name=$1 url=$2 header=$3 out
   out=$(sqlmap -u "$url" -p q --headers="$header" --level 3 --risk 1 --batch --disable-coloring \
-    --output-dir "$work/sqlmap" 2>&1) || true
+    --flush-session --output-dir "$work/sqlmap-${name//[^a-z]/}" -v 1 2>&1) || true
   if grep -qiE "is vulnerable|parameter '.*' (is|appears to be) .*injectable|sqlmap identified the following injection" <<<"$out"; then
     echo "$name: INJECTABLE"; grep -iE "injectable|Payload" <<<"$out"; return 1
   fi
   echo "$name: $(grep -m1 -iE 'all tested parameters do not appear to be injectable|does not seem to be injectable' <<<"$out" || echo 'no injection found')"
+  grep -m1 -iE 'fetched data logged|HTTP\(s\) requests' <<<"$out" || true
+  grep -c "testing '" <<<"$out" | sed 's/^/  techniques tried: /'
 }
 status=0
 scan "GET /search?q=" "$base/search?q=scan" "Cookie: bulwark_session=$cookie" || status=1
