@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"path"
@@ -242,16 +244,18 @@ func (p *Protection) check(r *http.Request, st *state) error {
 	return nil
 }
 
-// multipartMemory is how much of a multipart body is held in memory while
-// looking for the token field; the rest (file parts) goes to temporary
-// files, which net/http removes after the request. It equals net/http's
-// default, so a later r.FormFile finds the form parsed and does not
-// parse it again.
-const multipartMemory = 32 << 20
+// maxFirstPart bounds what is read of a multipart body to find the token
+// in its first part: the part's headers and a token are well under it.
+const maxFirstPart = 16 << 10
 
 // requestToken returns the token from the first configured header present,
 // or else from the form body. The URL query is never read: a token there
 // would leak through logs and Referer.
+//
+// A multipart body is not parsed whole (that would hold or spool a whole
+// upload before the check): the token must be its first part, as a form
+// puts it when the token field comes before the file input. What is read
+// to find it is put back in front of the body for the handler.
 func (p *Protection) requestToken(r *http.Request) (string, error) {
 	for _, name := range p.headerNames {
 		if v := r.Header[name]; len(v) > 0 && v[0] != "" {
@@ -259,8 +263,12 @@ func (p *Protection) requestToken(r *http.Request) (string, error) {
 		}
 	}
 	var err error
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
-		err = r.ParseMultipartForm(multipartMemory)
+	if ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		var token string
+		token, err = p.firstPartToken(r, params["boundary"])
+		if err == nil {
+			return token, nil
+		}
 	} else {
 		err = r.ParseForm() // reads the body only for urlencoded forms
 	}
@@ -270,6 +278,39 @@ func (p *Protection) requestToken(r *http.Request) (string, error) {
 	// Other parse errors (a malformed body or query) leave PostForm without
 	// the field, and the request is refused as having no token.
 	return r.PostForm.Get(p.fieldName), nil
+}
+
+// firstPartToken reads the token field from the first part of r's
+// multipart body and restores the body. A body whose first part is
+// something else has no token.
+func (p *Protection) firstPartToken(r *http.Request, boundary string) (string, error) {
+	if r.Body == nil || boundary == "" {
+		return "", nil
+	}
+	var seen bytes.Buffer
+	body := r.Body
+	defer func() {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(seen.Bytes()), body), body}
+	}()
+	mr := multipart.NewReader(io.TeeReader(io.LimitReader(body, maxFirstPart), &seen), boundary)
+	part, err := mr.NextPart()
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return "", err
+		}
+		return "", nil
+	}
+	if part.FormName() != p.fieldName || part.FileName() != "" {
+		return "", nil
+	}
+	b, err := io.ReadAll(io.LimitReader(part, 1024))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // isSafeMethod reports the methods that must not change state and are

@@ -218,9 +218,31 @@ func TestMultipartFormToken(t *testing.T) {
 	r.AddCookie(cookie)
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, r)
-	// The handler still reads the file after the middleware parsed the form.
+	// The handler still reads the whole body after the middleware read
+	// the token from its first part.
 	if rec.Code != 200 || rec.Body.String() != "1000" {
 		t.Fatalf("multipart upload: %d %q, want 200 \"1000\"", rec.Code, rec.Body)
+	}
+}
+
+// A token after the file part is not looked for: finding it would mean
+// reading (and holding) the whole upload before the check. Read the whole
+// multipart form in requestToken to see this fail.
+func TestMultipartTokenMustComeFirst(t *testing.T) {
+	a := newApp(t, csrf.Options{})
+	cookie, token := a.visit(t)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "a.png")
+	_, _ = fw.Write(make([]byte, 1000))
+	_ = mw.WriteField("csrf_token", token)
+	_ = mw.Close()
+	rec := a.postForm(t, "/upload", cookie, nil, func(r *http.Request) {
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		r.Body = io.NopCloser(&body)
+	})
+	if rec.Code != 403 {
+		t.Fatalf("token after the file: %d, want 403", rec.Code)
 	}
 }
 
@@ -433,9 +455,11 @@ func TestBodyTooLarge(t *testing.T) {
 	fw, _ := mw.CreateFormFile("file", "big.pdf")
 	_, _ = fw.Write(make([]byte, 5000))
 	_ = mw.Close()
+	// The token is the first part, so only that is read here: the cap
+	// is met while reading it only if it is tiny.
 	rec = a.postForm(t, "/upload", cookie, nil, func(r *http.Request) {
 		r.Header.Set("Content-Type", mw.FormDataContentType())
-		r.Body = http.MaxBytesReader(nil, io.NopCloser(&body), 1000)
+		r.Body = http.MaxBytesReader(nil, io.NopCloser(&body), 100)
 	})
 	if rec.Code != 403 || rec.Body.String() != csrf.ErrTooLarge.Error() {
 		t.Fatalf("multipart: status %d %q, want the ErrTooLarge reason", rec.Code, rec.Body)

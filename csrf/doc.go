@@ -14,6 +14,12 @@
 // browsers older than 2023 send no Sec-Fetch-Site, and the Origin fallback
 // compares host names only, not http against https.
 //
+// A multipart body (a file upload) is not parsed whole for the token: that
+// would hold or spool the whole upload before the check. The token must be
+// the body's first part, which it is when the form's token field comes
+// before the file input, or be sent in the header; what was read to find
+// it is put back in front of the body, so the handler can stream the rest.
+//
 // Safe methods (GET, HEAD, OPTIONS, TRACE) are never checked, so they
 // must never change state. Paths under Options.ExemptPrefixes are not
 // checked either: only for endpoints that do not authenticate by cookie
