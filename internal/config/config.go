@@ -89,6 +89,13 @@ type Config struct {
 	MaxContentLength int64    // MAX_CONTENT_LENGTH in bytes, default 16 MiB
 	UploadDir        string   // UPLOAD_DIR, default DATA_DIR/uploads
 	UploadExtensions []string // UPLOAD_EXTENSIONS, lower case without dots, default png,jpg,jpeg,gif,pdf
+	// UploadStorage is where uploads are kept (UPLOAD_STORAGE):
+	// "file://" + UploadDir by default, or s3://BUCKET?endpoint=URL&region=R.
+	UploadStorage     string
+	S3AccessKeyID     secrets.Secret // S3_ACCESS_KEY_ID (or _FILE), for s3:// storage
+	S3SecretAccessKey secrets.Secret // S3_SECRET_ACCESS_KEY (or _FILE)
+	UploadQuota       int64          // UPLOAD_QUOTA in bytes per user, default 100 MiB
+	UploadMaxFiles    int            // UPLOAD_MAX_FILES per user, default 1000
 
 	// WebhookSecret is the HMAC-SHA256 key for POST /api/webhook
 	// (WEBHOOK_SECRET or WEBHOOK_SECRET_FILE); zero disables the webhook.

@@ -47,6 +47,8 @@ const (
 	defaultRateLimitAPI      = "1000 per hour"
 	defaultMaxContentLength  = 16 << 20
 	defaultUploadExtensions  = "png,jpg,jpeg,gif,pdf"
+	defaultUploadQuota       = 100 << 20
+	defaultUploadMaxFiles    = 1000
 	defaultPasswordMinLength = 15
 	defaultSessionMaxPerUser = 50
 	defaultEventRetention    = 90 * 24 * time.Hour
@@ -112,6 +114,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MaxContentLength = l.size("MAX_CONTENT_LENGTH", defaultMaxContentLength)
 	c.UploadDir = l.path("UPLOAD_DIR", filepath.Join(c.DataDir, "uploads"))
 	c.UploadExtensions = l.extensions("UPLOAD_EXTENSIONS", defaultUploadExtensions)
+	c.UploadStorage = l.uploadStorage("UPLOAD_STORAGE", "file://"+c.UploadDir)
+	c.S3AccessKeyID, _ = l.secret("S3_ACCESS_KEY_ID")
+	c.S3SecretAccessKey, _ = l.secret("S3_SECRET_ACCESS_KEY")
+	if l.err == nil && strings.HasPrefix(c.UploadStorage, "s3://") && (c.S3AccessKeyID.IsZero() || c.S3SecretAccessKey.IsZero()) {
+		l.fail("UPLOAD_STORAGE", "s3:// storage needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or their _FILE forms)", nil)
+	}
+	c.UploadQuota = l.size("UPLOAD_QUOTA", defaultUploadQuota)
+	c.UploadMaxFiles = l.count("UPLOAD_MAX_FILES", defaultUploadMaxFiles, 1, 1_000_000)
 	c.WebhookSecret, _ = l.secret("WEBHOOK_SECRET")
 	c.WebhookSecretFallbacks = l.secretList("WEBHOOK_SECRET_FALLBACKS")
 	c.PasswordMinLength = l.passwordMinLength("PASSWORD_MIN_LENGTH")
@@ -272,6 +282,23 @@ func (l *loader) hosts(name string, production bool) []string {
 		out = append(out, h)
 	}
 	return out
+}
+
+// uploadStorage reads UPLOAD_STORAGE: file://PATH, or
+// s3://BUCKET?endpoint=URL&region=R (its keys are separate secrets).
+func (l *loader) uploadStorage(name, def string) string {
+	v := l.get(name)
+	if l.err != nil || v == "" {
+		return def
+	}
+	switch {
+	case strings.HasPrefix(v, "file://") && len(v) > len("file://") && !strings.ContainsRune(v, 0):
+		return v
+	case strings.HasPrefix(v, "s3://") && len(v) > len("s3://") && !strings.ContainsAny(v, "\x00@"):
+		return v
+	}
+	l.bad(name, "want file://PATH or s3://BUCKET?endpoint=URL&region=REGION (keys in S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY)")
+	return ""
 }
 
 func (l *loader) limits(name, def string) []ratelimit.Limit {

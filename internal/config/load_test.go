@@ -53,6 +53,9 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		MaxContentLength:   16 << 20,
 		UploadDir:          filepath.Join("./data", "uploads"),
 		UploadExtensions:   []string{"png", "jpg", "jpeg", "gif", "pdf"},
+		UploadStorage:      "file://data/uploads",
+		UploadQuota:        100 << 20,
+		UploadMaxFiles:     1000,
 		PasswordMinLength:  15,
 		LogLevel:           slog.LevelInfo,
 		AllowedHosts:       []string{"localhost", "127.0.0.1", "[::1]"},
@@ -375,5 +378,25 @@ func TestLoadHasNoSideEffects(t *testing.T) {
 	}
 	if _, err := os.Stat(dataDir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal("Load created DATA_DIR")
+	}
+}
+
+func TestUploadStorage(t *testing.T) {
+	c := mustLoad(t, env("UPLOAD_STORAGE", "s3://files?endpoint=http://127.0.0.1:9000&region=us-east-1",
+		"S3_ACCESS_KEY_ID", "AKIDEXAMPLE", "S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG"))
+	if c.UploadStorage != "s3://files?endpoint=http://127.0.0.1:9000&region=us-east-1" || c.S3SecretAccessKey.IsZero() {
+		t.Fatalf("s3 storage: %q", c.UploadStorage)
+	}
+	for _, bad := range [][]string{
+		{"UPLOAD_STORAGE", "ftp://x"},
+		{"UPLOAD_STORAGE", "s3://files"}, // no keys
+		{"UPLOAD_STORAGE", "s3://key:secret@files"},
+		{"UPLOAD_QUOTA", "lots"},
+		{"UPLOAD_MAX_FILES", "0"},
+	} {
+		_, err := Load(env(bad...))
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: err %v", bad, err)
+		}
 	}
 }
