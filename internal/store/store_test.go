@@ -325,6 +325,68 @@ var cases = []struct {
 		}
 	}},
 
+	{"FilesQuotaAndOwnership", func(t *testing.T, e env) {
+		ctx := t.Context()
+		ann := mustUser(t, e.db, "ann@example.com", "Ann", "")
+		ben := mustUser(t, e.db, "ben@example.com", "Ben", "")
+		file := func(n int, u *User, size int64) *File {
+			return &File{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), UserID: u.ID, Name: "a.png",
+				ContentType: "image/png", Size: size, SHA256: strings.Repeat("0", 64)}
+		}
+		// Two uploads at once that together exceed the quota: exactly one
+		// passes. Check and insert outside one transaction to see it fail.
+		errs := make(chan error, 2)
+		for i := range 2 {
+			go func() { errs <- e.db.ReserveFile(ctx, file(i+1, ann, 60), 100, 10) }()
+		}
+		var ok, quota int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrQuota):
+				quota++
+			default:
+				t.Fatal(err)
+			}
+		}
+		if ok != 1 || quota != 1 {
+			t.Fatalf("parallel reservations: %d passed, %d over quota; want 1 and 1", ok, quota)
+		}
+		if err := e.db.ReserveFile(ctx, file(3, ann, 1), 100, 1); !errors.Is(err, ErrQuota) {
+			t.Fatalf("over the file count: %v", err)
+		}
+		states, err := e.db.FileStates(ctx)
+		if err != nil || len(states) != 1 {
+			t.Fatalf("states = %v, %v", states, err)
+		}
+		var id string
+		for id = range states {
+		}
+		// Pending: invisible; ready: the owner's only.
+		if _, err := e.db.UserFile(ctx, ann.ID, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a pending file is visible: %v", err)
+		}
+		if err := e.db.MarkFileReady(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := e.db.UserFile(ctx, ann.ID, id); err != nil || f.Size != 60 || !f.Ready {
+			t.Fatalf("UserFile = %+v, %v", f, err)
+		}
+		if _, err := e.db.UserFile(ctx, ben.ID, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("another user's file: %v, want ErrNotFound", err)
+		}
+		if err := e.db.DeleteUserFile(ctx, ben.ID, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("another user deleting: %v, want ErrNotFound", err)
+		}
+		if files, used, err := e.db.UserFiles(ctx, ann.ID); err != nil || len(files) != 1 || used != 60 {
+			t.Fatalf("UserFiles = %v, %d, %v", files, used, err)
+		}
+		if err := e.db.DeleteUserFile(ctx, ann.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}},
+
 	{"WebhookEventsAndSignatures", func(t *testing.T, e env) {
 		ctx := t.Context()
 		id := strings.Repeat("ab", 32)
