@@ -19,6 +19,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bulwarkhq/bulwark/internal/app/files"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/store"
@@ -43,6 +44,7 @@ type Deps struct {
 	Sessions scs.Store     // session data: Redis, or the database
 	Limits   ratelimit.Store
 	Hasher   *password.Hasher
+	Files    *files.Service // uploads, on UPLOAD_STORAGE
 
 	// SecretKeys are SECRET_KEY (or the development key) followed by
 	// SECRET_KEY_FALLBACKS: the first signs, all verify.
@@ -129,6 +131,15 @@ func (d *Deps) open(ctx context.Context) error {
 		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	}
 	d.Hasher = password.NewHasher(password.Options{})
+	if d.Files, err = openFiles(ctx, cfg, db, d.Log); err != nil {
+		return err
+	}
+	// Reconcile storage with the rows now (a crash may have left either
+	// without the other) and then every hour.
+	if err := d.Files.Sweep(ctx, time.Now()); err != nil {
+		d.Log.Warn("sweep uploads", "error", err)
+	}
+	d.every(time.Hour, "sweep uploads", d.Files.Sweep)
 	d.every(10*time.Minute, "prune session index", db.PruneSessions)
 	d.every(10*time.Minute, "prune webhook signatures", db.PruneWebhookSignatures)
 	d.every(time.Hour, "prune security events", func(ctx context.Context, now time.Time) error {

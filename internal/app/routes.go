@@ -45,6 +45,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		Limits:       d.Limits,
 		DefaultLimit: cfg.RateLimitDefault, LoginLimit: cfg.RateLimitLogin, FailOpen: cfg.RateLimitFailOpen,
 		MaxBodyBytes: cfg.MaxContentLength, SecretKeys: d.SecretKeys, MaxSearchLength: maxSearchLength,
+		Files: d.Files,
 	})
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		Policy:       policy.Policy{MinLength: cfg.PasswordMinLength},
 		DefaultLimit: cfg.RateLimitDefault, KeyLimit: cfg.RateLimitAPI, FailedKeyLimit: cfg.RateLimitLogin,
 		FailOpen: cfg.RateLimitFailOpen, MaxBodyBytes: cfg.MaxContentLength, MaxSearchLength: maxSearchLength,
-		Webhook: hooks,
+		Webhook: hooks, Files: d.Files,
 	})
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -420,9 +419,6 @@ func (c *checker) other() {
 	var reserved []string
 	if cfg.MetricsAddr != "" {
 		reserved = append(reserved, "METRICS_ADDR")
-	}
-	if cfg.UploadDir != filepath.Join(cfg.DataDir, "uploads") {
-		reserved = append(reserved, "UPLOAD_DIR")
 	}
 	if len(reserved) > 0 {
 		c.add(Info, "I033", "accepted, not used yet: "+strings.Join(reserved, ", ")+" (their features arrive in later releases)", "")

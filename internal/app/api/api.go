@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/clientip"
 	"github.com/bulwarkhq/bulwark/input"
+	"github.com/bulwarkhq/bulwark/internal/app/files"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
@@ -42,6 +43,8 @@ type Options struct {
 	MaxSearchLength int
 	// Webhook checks POST /api/webhook; nil turns the route off (404).
 	Webhook WebhookVerifier
+	// Files serves /api/files; nil turns those routes off (404).
+	Files *files.Service
 }
 
 // API serves /api/.
@@ -53,6 +56,7 @@ type API struct {
 	keys    *apikey.Authenticator
 	ips     *clientip.Resolver
 	webhook WebhookVerifier
+	files   *files.Service
 	json    *input.Decoder
 	errors  web.Responder
 
@@ -67,7 +71,7 @@ func New(o Options) (*API, error) {
 	if o.Log == nil || o.DB == nil || o.Keys == nil || o.Hasher == nil || o.Limits == nil {
 		return nil, errors.New("api: Log, DB, Keys, Hasher and Limits are required")
 	}
-	a := &API{log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy, ips: o.IPs, webhook: o.Webhook,
+	a := &API{log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy, ips: o.IPs, webhook: o.Webhook, files: o.Files,
 		maxBody: o.MaxBodyBytes, maxSearch: o.MaxSearchLength}
 	a.errors = web.Responder{Log: o.Log, Write: writeProblem}
 	var err error
@@ -124,6 +128,10 @@ func (a *API) routes() []route {
 		{"POST", "/api/users", true, apikey.UsersWrite, a.createUser},
 		{"GET", "/api/users/{id}", true, apikey.UsersRead, a.getUser},
 		{"GET", "/api/webhook/events", true, "", a.webhookEvents},
+		{"GET", "/api/files", true, apikey.FilesRead, a.listFiles},
+		{"POST", "/api/files", true, apikey.FilesWrite, a.uploadFile},
+		{"GET", "/api/files/{id}", true, apikey.FilesRead, a.downloadFile},
+		{"DELETE", "/api/files/{id}", true, apikey.FilesWrite, a.deleteFile},
 		{"POST", "/api/webhook", false, "", a.receiveWebhook},
 		{"GET", "/api/openapi.json", false, "", serveOpenAPI},
 	}

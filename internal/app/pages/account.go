@@ -74,6 +74,10 @@ type accountData struct {
 	Keys      []apikey.Key
 	Scopes    []apikey.Scope // those this user may grant
 	NewKey    string         // a key just made, shown this once
+	Files     []store.File
+	FilesOn   bool  // uploads are configured
+	Used      int64 // bytes, pending uploads included
+	Quota     int64
 }
 
 func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
@@ -97,6 +101,12 @@ func (p *Pages) showAccountWith(w http.ResponseWriter, r *http.Request, status i
 	}
 	if d.Keys, err = p.db.UserAPIKeys(ctx, u.ID); err != nil {
 		return err
+	}
+	if p.files != nil {
+		d.FilesOn, d.Quota = true, p.files.Quota
+		if d.Files, d.Used, err = p.db.UserFiles(ctx, u.ID); err != nil {
+			return err
+		}
 	}
 	d.MinLength = p.policy.MinLength
 	for _, s := range []apikey.Scope{apikey.UsersRead, apikey.UsersWrite, apikey.FilesRead, apikey.FilesWrite} {

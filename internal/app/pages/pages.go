@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulwarkhq/bulwark/clientip"
 	"github.com/bulwarkhq/bulwark/csrf"
+	"github.com/bulwarkhq/bulwark/internal/app/files"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
@@ -49,6 +50,8 @@ type Options struct {
 	// The first signs; all verify (SECRET_KEY_FALLBACKS).
 	SecretKeys      [][]byte
 	MaxSearchLength int // bound on the search text, in characters
+	// Files serves the file routes; nil turns them off (404).
+	Files *files.Service
 }
 
 // Pages serves the HTML pages.
@@ -61,6 +64,7 @@ type Pages struct {
 	csrf      *csrf.Protection
 	templates map[string]*template.Template
 	events    web.Events
+	files     *files.Service
 
 	flashes     *session.Value // a one-time message for the next page
 	credentials *session.Value // the credential version the session was started under
@@ -89,7 +93,7 @@ func New(o Options) (*Pages, error) {
 	}
 	p := &Pages{
 		log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy,
-		events: web.Events{DB: o.DB, Log: o.Log}, keys: o.SecretKeys,
+		events: web.Events{DB: o.DB, Log: o.Log}, keys: o.SecretKeys, files: o.Files,
 		secureCookie: o.Sessions.Secure, maxBody: o.MaxBodyBytes, maxSearch: o.MaxSearchLength,
 	}
 	p.errors = web.Responder{Log: o.Log, Write: p.writeError}
@@ -169,6 +173,9 @@ func (p *Pages) Handler() http.Handler {
 	handle("POST /account/sessions/{id}/revoke", p.signedIn(p.revokeSession))
 	handle("POST /account/apikeys", p.signedIn(p.createAPIKey))
 	handle("POST /account/apikeys/{id}/revoke", p.signedIn(p.revokeAPIKey))
+	handle("POST /files", p.signedIn(p.uploadFile))
+	handle("GET /files/{id}", p.signedIn(p.downloadFile))
+	handle("POST /files/{id}/delete", p.signedIn(p.deleteFile))
 	handle("GET /search", p.signedIn(p.search))
 	handle("/", func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("There is no page at this address.")

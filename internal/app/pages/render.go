@@ -26,11 +26,16 @@ var templateNames = []string{"home", "register", "login", "account", "search", "
 // a visitor who is not signed in.
 var formPages = map[string]bool{"register": true, "login": true, "account": true}
 
+// templateFuncs are the helpers templates may call.
+var templateFuncs = template.FuncMap{
+	"mib": func(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) },
+}
+
 // parseTemplates parses each page together with the layout, once.
 func parseTemplates() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template, len(templateNames))
 	for _, name := range templateNames {
-		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout").Funcs(templateFuncs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("pages: parse template %s: %w", name, err)
 		}
