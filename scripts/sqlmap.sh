@@ -31,6 +31,13 @@ curl -s -o /dev/null -c "$jar" -b "$jar" -H "Origin: $base" -H "Sec-Fetch-Site: 
 cookie=$(awk '$6=="bulwark_session"{print $7}' "$jar")
 key=$("$work/bulwark" apikey create --email scan@example.com --name sqlmap --scope users:read 2>/dev/null)
 
+# Both targets must answer 200 as the signed-in user and the key holder,
+# or sqlmap would only probe a redirect or a 401.
+for check in "$base/search?q=scan|Cookie: bulwark_session=$cookie" "$base/api/users?q=scan|X-API-Key: $key"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "${check#*|}" "${check%%|*}")
+  [ "$code" = 200 ] || { echo "set-up failed: ${check%%|*} answered $code"; exit 2; }
+done
+
 scan() { # name, url, header
   local name=$1 url=$2 header=$3 out
   out=$(sqlmap -u "$url" -p q --headers="$header" --level 3 --risk 1 --batch --disable-coloring \

@@ -23,6 +23,8 @@ const (
 	EventPasswordChange        EventKind = "password_change"
 	EventPasswordChangeFailure EventKind = "password_change_failure"
 	EventSessionRevoked        EventKind = "session_revoked"
+	EventAPIKeyCreated         EventKind = "apikey_created"
+	EventAPIKeyRevoked         EventKind = "apikey_revoked"
 )
 
 // Event is a security event.
