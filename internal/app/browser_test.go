@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +117,38 @@ func TestBrowserJourney(t *testing.T) {
 	if other.signedIn() {
 		t.Fatal("the other session still works after the password change")
 	}
+
+	// A real PNG through the account page's form: listed, downloadable
+	// with the browser's session, and deleted.
+	pngPath := filepath.Join(t.TempDir(), "browser-photo.png")
+	if err := os.WriteFile(pngPath, pngBytes(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do("upload a file",
+		chromedp.SetUploadFiles(`input[name=file]`, []string{pngPath}),
+		chromedp.Click(`form[action="/files"] button`),
+		chromedp.WaitVisible(`table.files`),
+	)
+	if body := text(`table.files tbody`); !strings.Contains(body, "browser-photo.png") || !strings.Contains(body, "image/png") {
+		t.Fatalf("the uploaded file is not listed:\n%s", body)
+	}
+	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(`table.files a`, "href"))
+	href := attr.Value
+	if err != nil || !strings.HasPrefix(href, "/files/") {
+		t.Fatalf("download link %q: %v", href, err)
+	}
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("`+href+`").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != 200 {
+		t.Fatalf("download in the browser: %d %v", status, err)
+	}
+	do("delete the file",
+		chromedp.Click(`table.files form button`),
+		chromedp.WaitVisible(`p.flash`),
+	)
+	if body := text(`main`); strings.Contains(body, "browser-photo.png") {
+		t.Fatal("the deleted file is still listed")
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(violations) > 0 {
