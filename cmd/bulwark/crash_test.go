@@ -19,14 +19,39 @@ import (
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 	"github.com/bulwarkhq/bulwark/upload"
+	"github.com/bulwarkhq/bulwark/upload/s3store"
 )
 
 // A bulwark killed with SIGKILL in the middle of an upload: after a
 // restart, every file the database shows has its object, and every object
 // has its row. (Pending leftovers are invisible and swept after an hour.)
 func TestUploadSurvivesSIGKILL(t *testing.T) {
-	dir := t.TempDir()
+	t.Run("disk", func(t *testing.T) {
+		dir := t.TempDir()
+		uploadSurvivesSIGKILL(t, dir, nil, func() (upload.Storage, error) {
+			return upload.NewDisk(filepath.Join(dir, "data", "uploads"))
+		})
+	})
+	t.Run("s3", func(t *testing.T) {
+		s3 := testenv.S3(t)
+		url := "s3://" + s3.Bucket + "?endpoint=" + s3.Endpoint + "&region=" + s3.Region
+		env := map[string]string{"UPLOAD_STORAGE": url, "S3_ACCESS_KEY_ID": s3.AccessKeyID, "S3_SECRET_ACCESS_KEY": s3.SecretAccessKey}
+		uploadSurvivesSIGKILL(t, t.TempDir(), env, func() (upload.Storage, error) {
+			o, err := s3store.ParseURL(url)
+			if err != nil {
+				return nil, err
+			}
+			o.AccessKeyID, o.SecretAccessKey = s3.AccessKeyID, s3.SecretAccessKey
+			return s3store.New(context.Background(), o)
+		})
+	})
+}
+
+func uploadSurvivesSIGKILL(t *testing.T, dir string, extra map[string]string, openStorage func() (upload.Storage, error)) {
 	env := map[string]string{"DATA_DIR": filepath.Join(dir, "data"), "SECRET_KEY": strongKey, "LOG_LEVEL": "error"}
+	for k, v := range extra {
+		env[k] = v
+	}
 	ctx := context.Background()
 	create := command(ctx, dir, env, "user", "create", "--email", "crash@example.com", "--name", "Crash")
 	create.Stdin = strings.NewReader("violet kettle harbour sunrise\n")
@@ -88,12 +113,12 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disk, err := upload.NewDisk(filepath.Join(dir, "data", "uploads"))
+	storage, err := openStorage()
 	if err != nil {
 		t.Fatal(err)
 	}
 	objects := map[string]bool{}
-	disk.Walk(ctx, func(name string, pending bool, _ time.Time) error {
+	storage.Walk(ctx, func(name string, pending bool, _ time.Time) error {
 		if !pending {
 			objects[name] = true
 		}
