@@ -113,11 +113,13 @@ func (a *API) searchUsers(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, page)
 }
 
-// newUser is the body of POST /api/users.
+// newUser is the body of POST /api/users. Name, email and bio are checked
+// by the same rules (and with the same messages) as the sign-up and profile
+// forms (package web); the tag bounds the password before it is hashed.
 type newUser struct {
-	Name     string  `json:"name" validate:"required,min=1,max=100"`
-	Email    string  `json:"email" validate:"required,email,max=254"`
-	Bio      string  `json:"bio" validate:"max=500"`
+	Name     string  `json:"name"`
+	Email    string  `json:"email"`
+	Bio      string  `json:"bio"`
 	Password *string `json:"password" validate:"omitnil,max=1024"`
 }
 
