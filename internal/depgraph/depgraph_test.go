@@ -36,6 +36,8 @@ var rules = []rule{
 		why: "programs that only hash must not link zxcvbn's dictionaries; the policy is password/policy"},
 	{pkg: module + "/ratelimit", forbidden: []string{"github.com/redis/go-redis/v9/..."},
 		why: "memory-only programs must not link go-redis; the Redis store is ratelimit/redisstore"},
+	{pkg: module + "/upload", forbidden: []string{"github.com/minio/minio-go/v7/..."},
+		why: "disk-only programs must not link the S3 client; it is upload/s3store"},
 	{pkg: module + "/headers", forbidden: []string{module + "/internal/..."},
 		why: "headers is a library a stranger can import; it cannot reach this module's internals"},
 }
