@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -8,8 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
+	"github.com/bulwarkhq/bulwark/webhook"
 )
 
 // client is a browser-like HTTP client with its own cookies.
@@ -111,5 +115,78 @@ func TestTwoProcessesShareState(t *testing.T) {
 	}
 	if code := guesser.submit(a, "/login", "/login", guess); code != http.StatusTooManyRequests {
 		t.Fatalf("sixth attempt across two processes: %d, want 429", code)
+	}
+}
+
+// An API key revoked through one process (the CLI, on the shared database)
+// is refused by both serving processes at once, and a signed webhook
+// accepted by one is a replay on the other.
+func TestTwoProcessesShareKeysAndWebhooks(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL":   testenv.Postgres(t),
+		"REDIS_URL":      "redis://" + testenv.Redis(t) + "/3",
+		"SECRET_KEY":     strongKey,
+		"WEBHOOK_SECRET": "whsec-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d",
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	envA, envB := map[string]string{}, map[string]string{}
+	for k, v := range env {
+		envA[k], envB[k] = v, v
+	}
+	stopA := serveUntilHealthy(t, dirA, envA)
+	defer stopA()
+	stopB := serveUntilHealthy(t, dirB, envB)
+	defer stopB()
+	a, b := "http://"+envA["ADDR"], "http://"+envB["ADDR"]
+
+	ctx := context.Background()
+	create := command(ctx, dirA, env, "user", "create", "--email", "keys@example.com", "--name", "Keys")
+	create.Stdin = strings.NewReader("saffron glacier tandem obelisk\n")
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	out, err := command(ctx, dirA, env, "apikey", "create", "--email", "keys@example.com", "--name", "two", "--scope", "users:read").Output()
+	if err != nil {
+		t.Fatalf("apikey create: %v", err)
+	}
+	key := strings.TrimSpace(string(out))
+	me := func(base string) int {
+		req, _ := http.NewRequest("GET", base+"/api/me", nil)
+		req.Header.Set("X-API-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if me(a) != 200 || me(b) != 200 {
+		t.Fatal("the key does not work on both processes")
+	}
+	id, err := apikey.Parse(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := command(ctx, dirA, env, "apikey", "revoke", id).CombinedOutput(); err != nil {
+		t.Fatalf("apikey revoke: %v\n%s", err, out)
+	}
+	if ca, cb := me(a), me(b); ca != 401 || cb != 401 {
+		t.Fatalf("after revocation: A %d, B %d; want 401 on both at once", ca, cb)
+	}
+
+	body := `{"event":"two"}`
+	sig := webhook.Sign([]byte(env["WEBHOOK_SECRET"]), time.Now(), []byte(body))
+	send := func(base string) int {
+		req, _ := http.NewRequest("POST", base+"/api/webhook", strings.NewReader(body))
+		req.Header.Set("X-Bulwark-Signature", sig)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if ca, cb := send(a), send(b); ca != 204 || cb != 409 {
+		t.Fatalf("one delivery to A then B: %d, %d; want 204, 409", ca, cb)
 	}
 }

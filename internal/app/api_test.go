@@ -274,3 +274,33 @@ func TestAccountPageAPIKeys(t *testing.T) {
 		t.Fatalf("revoked key: %d", r.status)
 	}
 }
+
+// Each key has its own budget (RATELIMIT_API), answered with the RateLimit
+// headers; and a client sending bad keys is stopped per address, so keys
+// cannot be guessed at the default rate. Remove the "api" limiter or
+// guardBadKeys to see it fail.
+func TestAPILimits(t *testing.T) {
+	s := startApp(t, map[string]string{"RATELIMIT_API": "2 per minute", "RATELIMIT_LOGIN": "3 per minute"})
+	u := makeUser(t, s, "limits@example.com", false)
+	key, _ := makeKey(t, s, u, apikey.UsersRead)
+	other, _ := makeKey(t, s, u, apikey.UsersRead)
+	for i := range 2 {
+		if r := call(t, s.URL, "GET", "/api/me", key, "", nil); r.status != 200 {
+			t.Fatalf("call %d: %d", i, r.status)
+		}
+	}
+	r := call(t, s.URL, "GET", "/api/me", key, "", nil)
+	if r.status != 429 || r.header.Get("Retry-After") == "" || !strings.Contains(r.header.Get("RateLimit-Policy"), `"api"`) {
+		t.Fatalf("third call with one key: %d %v", r.status, r.header)
+	}
+	if r := call(t, s.URL, "GET", "/api/me", other, "", nil); r.status != 200 {
+		t.Fatalf("another key has its own budget: %d", r.status)
+	}
+	bad := key[:len(key)-6] + "AAAAAA"
+	for range 3 {
+		call(t, s.URL, "GET", "/api/me", bad, "", nil)
+	}
+	if r := call(t, s.URL, "GET", "/api/me", bad, "", nil); r.status != 429 {
+		t.Fatalf("fourth bad key from one address: %d, want 429", r.status)
+	}
+}
