@@ -78,16 +78,7 @@ func TestTwoProcessesShareState(t *testing.T) {
 		"SECRET_KEY":      strongKey,
 		"RATELIMIT_LOGIN": "5 per minute",
 	}
-	dirA, dirB := t.TempDir(), t.TempDir()
-	envA, envB := map[string]string{}, map[string]string{}
-	for k, v := range env {
-		envA[k], envB[k] = v, v
-	}
-	stopA := serveUntilHealthy(t, dirA, envA)
-	defer stopA()
-	stopB := serveUntilHealthy(t, dirB, envB)
-	defer stopB()
-	a, b := "http://"+envA["ADDR"], "http://"+envB["ADDR"]
+	a, b, _ := twoProcesses(t, env)
 
 	user := newClient(t)
 	if code := user.submit(a, "/register", "/register", url.Values{"email": {"two@example.com"}, "name": {"Two"}, "password": {"saffron glacier tandem obelisk"}}); code != http.StatusSeeOther {
@@ -118,6 +109,23 @@ func TestTwoProcessesShareState(t *testing.T) {
 	}
 }
 
+// twoProcesses starts two `bulwark serve` processes with env (each on its
+// own address and data directory) and returns their base URLs and the
+// first one's directory; they stop when the test ends.
+func twoProcesses(t *testing.T, env map[string]string) (a, b, dirA string) {
+	t.Helper()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	envA, envB := map[string]string{}, map[string]string{}
+	for k, v := range env {
+		envA[k], envB[k] = v, v
+	}
+	stopA := serveUntilHealthy(t, dirA, envA)
+	t.Cleanup(func() { stopA() })
+	stopB := serveUntilHealthy(t, dirB, envB)
+	t.Cleanup(func() { stopB() })
+	return "http://" + envA["ADDR"], "http://" + envB["ADDR"], dirA
+}
+
 // An API key revoked through one process (the CLI, on the shared database)
 // is refused by both serving processes at once, and a signed webhook
 // accepted by one is a replay on the other.
@@ -128,16 +136,7 @@ func TestTwoProcessesShareKeysAndWebhooks(t *testing.T) {
 		"SECRET_KEY":     strongKey,
 		"WEBHOOK_SECRET": "whsec-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d",
 	}
-	dirA, dirB := t.TempDir(), t.TempDir()
-	envA, envB := map[string]string{}, map[string]string{}
-	for k, v := range env {
-		envA[k], envB[k] = v, v
-	}
-	stopA := serveUntilHealthy(t, dirA, envA)
-	defer stopA()
-	stopB := serveUntilHealthy(t, dirB, envB)
-	defer stopB()
-	a, b := "http://"+envA["ADDR"], "http://"+envB["ADDR"]
+	a, b, dirA := twoProcesses(t, env)
 
 	ctx := context.Background()
 	create := command(ctx, dirA, env, "user", "create", "--email", "keys@example.com", "--name", "Keys")
