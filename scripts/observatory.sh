@@ -26,7 +26,7 @@ openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
 mkdir -m 700 "$work/data"
-BULWARK_ENV=production SECRET_KEY=$(openssl rand -hex 32) DATA_DIR="$work/data" \
+BULWARK_ENV=production ALLOWED_HOSTS=127.0.0.1 SECRET_KEY=$(openssl rand -hex 32) DATA_DIR="$work/data" \
   ADDR=127.0.0.1:$port TLS_CERT_FILE="$work/tls.pem" TLS_KEY_FILE="$work/tls.key" \
   "$work/bulwark" serve 2>"$work/log" &
 pid=$!
