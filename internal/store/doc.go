@@ -10,6 +10,50 @@
 // escapeLike, so a search for "%" or "_" finds those characters and nothing
 // else.
 //
+// # Search
+//
+// SearchUsers finds users whose name or bio contains the query: lower(col)
+// LIKE lower('%'+escapeLike(q)+'%') ESCAPE '\', ordered by name, id, one
+// keyset page at a time. That LIKE is the definition of a match and is the
+// last check of every plan below; the trigram indexes of migration 0007 only
+// choose which rows it looks at, so results are those of a full scan
+// (TestSearchMatchesScan compares the two; FuzzSearchUsers compares with
+// strings.Contains).
+//
+// SQLite: users_search is an external-content FTS5 table with the trigram
+// tokenizer, kept in step with users by AFTER INSERT/UPDATE OF name, bio/DELETE
+// triggers. A query of three or more characters is MATCHed as one quoted
+// phrase (a " doubled, nothing else is syntax inside quotes), which with
+// trigrams means "contains". The tokenizer folds case for all of Unicode,
+// more than SQLite's ASCII-only lower(), so its candidates are a superset of
+// the matches and the LIKE recheck removes the extra ones (é for É). Then
+// there are two plans, chosen by counting up to searchCandidateCap (2000)
+// candidates after the cursor in the index:
+//
+//   - at most 2000 (a rare term): join those rows, recheck, sort, take the
+//     page. Cost: the candidates, whatever the table size.
+//   - more (a common term): walk the (name, id) index from the cursor,
+//     rechecking each row, until the page is full. With matches spread
+//     through the alphabet this reads about limit × users ÷ matches rows
+//     (under 26,000 for a page of 51 among a million users).
+//
+// Queries of one or two characters have no trigram and always take the
+// walk. Its worst case, for a walk and for a short query alike, is a term
+// whose matches are few after the cursor or bunched at the end of the name
+// order (a rare two-letter query such as "qz"): then it reads every row
+// after the cursor, as every search did before 0007 (about 0.3 s per 100,000
+// users here). Such a query returns few rows; the walk stops as soon as the
+// page is full, so a common short query ("a") is cheap.
+//
+// PostgreSQL: pg_trgm GIN indexes on lower(name) and lower(bio), which serve
+// the same LIKE for patterns holding a trigram (three letters or digits in a
+// row). The statement is the plain one; the planner chooses between a
+// BitmapOr of the two trigram indexes (rare terms) and the (name, id) index
+// (common terms, short or punctuation-only patterns) from the pattern's
+// statistics. It is sent as an unnamed statement (pgx QueryExecModeExec) so
+// that it is planned with each pattern: a cached prepared statement turns
+// generic after five runs and would use one plan for every term.
+//
 // # SQLite: one writer, many readers
 //
 // SQLite allows one writer at a time. A [DB] on SQLite holds two pools on
