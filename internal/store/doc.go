@@ -52,7 +52,11 @@
 // (common terms, short or punctuation-only patterns) from the pattern's
 // statistics. It is sent as an unnamed statement (pgx QueryExecModeExec) so
 // that it is planned with each pattern: a cached prepared statement turns
-// generic after five runs and would use one plan for every term.
+// generic after five runs and would use one plan for every term. GIN's
+// fastupdate queues new rows in a pending list that every search reads
+// through until (auto)vacuum merges it: after a bulk import of users, run
+// VACUUM ANALYZE users (measured: 6 ms against 0.3 ms for a rare term at a
+// million users).
 //
 // # SQLite: one writer, many readers
 //
