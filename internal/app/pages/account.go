@@ -66,6 +66,10 @@ func (p *Pages) sessionUser(r *http.Request) *store.User {
 	return u
 }
 
+// accountFiles is how many files the account page lists, newest first; the
+// API lists them all.
+const accountFiles = 100
+
 type accountData struct {
 	Error     string
 	MinLength int
@@ -74,8 +78,9 @@ type accountData struct {
 	Keys      []apikey.Key
 	Scopes    []apikey.Scope // those this user may grant
 	NewKey    string         // a key just made, shown this once
-	Files     []store.File
-	FilesOn   bool  // uploads are configured
+	Files     []store.File // the newest accountFiles
+	MoreFiles int          // how many older files are not listed
+	FilesOn   bool         // uploads are configured
 	Used      int64 // bytes, pending uploads included
 	Quota     int64
 }
@@ -106,6 +111,9 @@ func (p *Pages) showAccountWith(w http.ResponseWriter, r *http.Request, status i
 		d.FilesOn, d.Quota = true, p.files.Quota
 		if d.Files, d.Used, err = p.db.UserFiles(ctx, u.ID); err != nil {
 			return err
+		}
+		if len(d.Files) > accountFiles {
+			d.Files, d.MoreFiles = d.Files[:accountFiles], len(d.Files)-accountFiles
 		}
 	}
 	d.MinLength = p.policy.MinLength
