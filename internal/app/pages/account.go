@@ -78,10 +78,10 @@ type accountData struct {
 	Keys      []apikey.Key
 	Scopes    []apikey.Scope // those this user may grant
 	NewKey    string         // a key just made, shown this once
-	Files     []store.File // the newest accountFiles
-	MoreFiles int          // how many older files are not listed
-	FilesOn   bool         // uploads are configured
-	Used      int64 // bytes, pending uploads included
+	Files     []store.File   // the newest accountFiles
+	MoreFiles int            // how many older files are not listed
+	FilesOn   bool           // uploads are configured
+	Used      int64          // bytes, pending uploads included
 	Quota     int64
 }
 
