@@ -41,8 +41,8 @@
 // walk. Its worst case, for a walk and for a short query alike, is a term
 // whose matches are few after the cursor or bunched at the end of the name
 // order (a rare two-letter query such as "qz"): then it reads every row
-// after the cursor, as every search did before 0007 (about 0.3 s per 100,000
-// users here). Such a query returns few rows; the walk stops as soon as the
+// after the cursor, as every search did before 0007 (about 0.25 s per 100,000
+// users here; PostgreSQL too scans for them, pg_trgm finding no trigram). Such a query returns few rows; the walk stops as soon as the
 // page is full, so a common short query ("a") is cheap.
 //
 // PostgreSQL: pg_trgm GIN indexes on lower(name) and lower(bio), which serve
