@@ -141,8 +141,11 @@ func TestBrowserJourney(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("download in the browser: %d %v", status, err)
 	}
+	// The page already shows a flash (from the upload): wait for the
+	// table to go, which only the page after the delete does.
 	do("delete the file",
 		chromedp.Click(`table.files form button`),
+		chromedp.WaitNotPresent(`table.files`),
 		chromedp.WaitVisible(`p.flash`),
 	)
 	if body := text(`main`); strings.Contains(body, "browser-photo.png") {
