@@ -51,11 +51,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitfor() { # url
-  for _ in $(seq 200); do curl -sf --max-time 1 "$1" >/dev/null && return 0; sleep 0.1; done
-  echo "not answering: $1" >&2; return 1
-}
+. "$root/scripts/lib.sh"
 c() { curl -s --max-time 10 "$@"; }
 
 echo "building bulwark and bench/bare..." >&2
@@ -89,11 +85,11 @@ export BENCH_DIR=$bench BENCH_PNG=$work/bench.png BENCH_USERS=$users
 admin=bench-admin@example.com apiadmin=bench-api@example.com
 adminpw="copper meadow lantern thistle"
 
-bareport=$(freeport)
+bareport=$(free_port)
 bare=http://127.0.0.1:$bareport
 "$work/bare" "127.0.0.1:$bareport" 2>"$work/bare.log" &
 pids+=($!)
-waitfor "$bare/healthz"
+wait_for "$bare/healthz"
 
 pgrun() { # PostgreSQL binary, as the postgres user when we are root
   local bin=$pgbin/$1; shift
@@ -104,7 +100,7 @@ start_postgres() {
   [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "needs PostgreSQL (apt-get install postgresql)" >&2; return 1; }
   pgdir=$(mktemp -d)
   [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
-  local port; port=$(freeport)
+  local port; port=$(free_port)
   (cd "$pgdir" && pgrun initdb -D "$pgdir/data" -A trust -U bulwark -E UTF8 --no-sync >"$work/initdb.log" 2>&1)
   (cd "$pgdir" && pgrun pg_ctl -D "$pgdir/data" -l "$pgdir/log" -w -t 60 start \
     -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null)
@@ -113,7 +109,7 @@ start_postgres() {
 }
 start_redis() {
   command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)" >&2; return 1; }
-  local port; port=$(freeport)
+  local port; port=$(free_port)
   mkdir -p "$work/redis"
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no >"$work/redis.log" 2>&1 &
   pids+=($!)
@@ -140,10 +136,10 @@ wrk1() {
 bench_set() { # name
   local set=$1 port base pid jar token cookie key fileid csrfcookie logintoken
   export DATA_DIR=$work/data-${set//[^a-z]/}
-  port=$(freeport); base=http://127.0.0.1:$port
+  port=$(free_port); base=http://127.0.0.1:$port
   ADDR=127.0.0.1:$port "$work/bulwark" serve 2>"$work/bulwark-$set.log" &
   pid=$!; pids+=($pid)
-  waitfor "$base/healthz" || { cat "$work/bulwark-$set.log" >&2; return 1; }
+  wait_for "$base/healthz" || { cat "$work/bulwark-$set.log" >&2; return 1; }
 
   local t0=$SECONDS
   "$work/bulwark" user import "$work/users.jsonl" >&2
@@ -156,15 +152,12 @@ bench_set() { # name
   echo "[$set] seeded $users users, two admins and an API key in $((SECONDS - t0)) s" >&2
 
   jar=$work/jar-$set
-  token=$(c -c "$jar" -b "$jar" "$base/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
-  c -o /dev/null -c "$jar" -b "$jar" -H "Origin: $base" -H "Sec-Fetch-Site: same-origin" \
-    --data-urlencode "csrf_token=$token" --data-urlencode "email=$admin" \
-    --data-urlencode "password=$adminpw" "$base/login"
-  cookie=$(awk '$6=="bulwark_session"{print $7}' "$jar")
+  post_form "$jar" "$base" /login "email=$admin" "password=$adminpw" >/dev/null
+  cookie=$(session_cookie "$jar")
   [ -n "$cookie" ] || { echo "[$set] sign-in failed" >&2; return 1; }
   # A fresh anonymous CSRF cookie and token for the POST /login mix.
   rm -f "$jar.anon"
-  logintoken=$(c -c "$jar.anon" "$base/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
+  logintoken=$(form_token "$jar.anon" "$base/login")
   csrfcookie=$(awk '$6=="bulwark_csrf"{print $7}' "$jar.anon")
   fileid=$(c -H "X-API-Key: $key" -F "file=@$work/bench.png;type=image/png" "$base/api/files" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')

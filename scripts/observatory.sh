@@ -23,7 +23,8 @@ printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$work/ext"
 openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
   -days 2 -extfile "$work/ext" -out "$work/tls.pem" 2>/dev/null
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$root/scripts/lib.sh"
+port=$(free_port)
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
 mkdir -m 700 "$work/data"
 BULWARK_ENV=production ALLOWED_HOSTS=127.0.0.1 SECRET_KEY=$(openssl rand -hex 32) DATA_DIR="$work/data" \

@@ -10,10 +10,11 @@
 # Only 127.0.0.1 is targeted; sqlmap runs in batch mode and stops by itself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib.sh"
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 base=http://127.0.0.1:$port
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
 export DATA_DIR="$work/data" ADDR=127.0.0.1:$port LOG_LEVEL=error
@@ -21,14 +22,11 @@ export DATA_DIR="$work/data" ADDR=127.0.0.1:$port LOG_LEVEL=error
 export RATELIMIT_DEFAULT="100000000 per minute" RATELIMIT_LOGIN="100000000 per minute" RATELIMIT_API="100000000 per minute"
 "$work/bulwark" serve 2>"$work/log" &
 pid=$!
-for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+wait_for "$base/healthz"
 
 jar=$work/jar
-token=$(curl -s -c "$jar" -b "$jar" "$base/register" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
-curl -s -o /dev/null -c "$jar" -b "$jar" -H "Origin: $base" -H "Sec-Fetch-Site: same-origin" \
-  --data-urlencode "csrf_token=$token" --data-urlencode "email=scan@example.com" \
-  --data-urlencode "name=Scan" --data-urlencode "password=orchid tunnel marble fjord" "$base/register"
-cookie=$(awk '$6=="bulwark_session"{print $7}' "$jar")
+post_form "$jar" "$base" /register email=scan@example.com name=Scan "password=orchid tunnel marble fjord" >/dev/null
+cookie=$(session_cookie "$jar")
 key=$("$work/bulwark" apikey create --email scan@example.com --name sqlmap --scope users:read 2>/dev/null)
 
 # Both targets must answer 200 as the signed-in user and the key holder,

@@ -6,6 +6,7 @@
 #   scripts/upload-rss.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib.sh"
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
@@ -22,9 +23,9 @@ echo "copper meadow lantern thistle" | "$work/bulwark" user create --email rss@e
 key=$("$work/bulwark" apikey create --email rss@example.com --name rss --scope files:write 2>/dev/null)
 measure() { # parallel uploads
   local n=$1 port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   ADDR=127.0.0.1:$port "$work/bulwark" serve 2>/dev/null & pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  wait_for "http://127.0.0.1:$port/healthz"
   local before; before=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
   for _ in $(seq "$n"); do
     curl -s -o /dev/null -w '%{http_code}\n' -H "X-API-Key: $key" -F "file=@$work/big.png;filename=big.png" \

@@ -5,16 +5,22 @@ package app
 // it fail.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/internal/testenv"
 	"github.com/bulwarkhq/bulwark/ratelimit"
 )
 
@@ -301,6 +307,25 @@ func TestSessionTokensNotStoredRaw(t *testing.T) {
 		for what, text := range storedText(t, s) {
 			if strings.Contains(text, token) {
 				t.Fatalf("the session token is stored raw in %s", what)
+			}
+		}
+		// The dumps an attacker would get: the SQLite files as they are on
+		// disk (WAL included), pg_dump of the whole database.
+		switch s.deps.DB.Dialect() {
+		case store.DialectSQLite:
+			files, _ := filepath.Glob(filepath.Join(s.deps.Config.DataDir, "bulwark.db*"))
+			for _, f := range files {
+				if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(token)) {
+					t.Fatalf("the session token is in %s", filepath.Base(f))
+				}
+			}
+		case store.DialectPostgres:
+			dump, err := exec.Command(testenv.PostgresTool(t, "pg_dump"), "--dbname", string(s.deps.Config.DatabaseURL.Reveal())).Output()
+			if err != nil || !bytes.Contains(dump, []byte("CREATE TABLE")) {
+				t.Fatalf("pg_dump: %v", err)
+			}
+			if bytes.Contains(dump, []byte(token)) {
+				t.Fatal("the session token is in pg_dump's output")
 			}
 		}
 	})

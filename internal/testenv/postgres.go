@@ -130,3 +130,14 @@ func (s *postgresServer) stop() {
 	s.run(time.Minute, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 	os.RemoveAll(s.dir)
 }
+
+// PostgresTool returns the path of a PostgreSQL client program (pg_dump,
+// psql) from the same installation as the server, or skips like Postgres.
+func PostgresTool(t testing.TB, name string) string {
+	t.Helper()
+	binDir := postgresBinDir()
+	if binDir == "" {
+		missing(t, "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)", "postgresql")
+	}
+	return filepath.Join(binDir, name)
+}
