@@ -28,7 +28,7 @@ port=$(free_port)
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
 mkdir -m 700 "$work/data"
 BULWARK_ENV=production ALLOWED_HOSTS=127.0.0.1 SECRET_KEY=$(openssl rand -hex 32) DATA_DIR="$work/data" \
-  ADDR=127.0.0.1:$port TLS_CERT_FILE="$work/tls.pem" TLS_KEY_FILE="$work/tls.key" \
+  ADDR=127.0.0.1:$port BASE_URL=https://127.0.0.1:$port TLS_CERT_FILE="$work/tls.pem" TLS_KEY_FILE="$work/tls.key" \
   "$work/bulwark" serve 2>"$work/log" &
 pid=$!
 for _ in $(seq 50); do

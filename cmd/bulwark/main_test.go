@@ -151,6 +151,7 @@ func TestProductionStartsWithStrongKey(t *testing.T) {
 	dir := t.TempDir()
 	stop := serveUntilHealthy(t, dir, map[string]string{
 		"BULWARK_ENV": "production", "SECRET_KEY": strongKey, "ALLOWED_HOSTS": "bulwark.example",
+		"BASE_URL": "https://bulwark.example",
 		// Production defaults on; the test talks plain HTTP to /healthz,
 		// which the HTTPS redirect leaves alone for load balancers.
 	})
@@ -178,6 +179,7 @@ func TestCheckDeploy(t *testing.T) {
 		t.Errorf("want one line per finding, got %d lines", n)
 	}
 	good := map[string]string{"BULWARK_ENV": "production", "SECRET_KEY": strongKey, "ALLOWED_HOSTS": "bulwark.example",
+		"BASE_URL":     "https://bulwark.example",
 		"DATABASE_URL": "postgres://bulwark@127.0.0.1:5432/bulwark", "DATA_DIR": filepath.Join(dir, "data")}
 	os.MkdirAll(filepath.Join(dir, "data"), 0o700)
 	out, err = command(ctx, dir, good, "check", "--deploy").CombinedOutput()

@@ -118,6 +118,7 @@ func Check(cfg *Config, deploy bool) []Finding {
 	c.files()
 	c.tls()
 	c.listeners()
+	c.mail()
 	c.other()
 	slices.SortStableFunc(c.out, func(a, b Finding) int {
 		if a.Severity != b.Severity {
@@ -394,6 +395,22 @@ func isAnyHost(h string) bool {
 func isLoopbackListener(addr string) bool {
 	h, _, err := net.SplitHostPort(addr)
 	return err == nil && isLoopbackHost(h)
+}
+
+func (c *checker) mail() {
+	cfg := c.cfg
+	if c.strict && !strings.HasPrefix(cfg.BaseURL, "https://") {
+		c.add(Error, "E034", "BASE_URL is "+cfg.BaseURL+", not https: links in mail (password reset, verification) would travel in clear text, and passkeys need a secure origin",
+			"set BASE_URL to the public https origin, e.g. BASE_URL=https://bulwark.example.com")
+	}
+	if c.strict && !cfg.MailConfigured() {
+		c.add(Warning, "W035", "SMTP_URL is not set: account recovery is disabled (no password reset, no email verification mail)",
+			"set SMTP_URL=smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://… and MAIL_FROM")
+	}
+	if c.strict && cfg.EmailVerification != VerificationMandatory {
+		c.add(Info, "I036", "EMAIL_VERIFICATION is "+cfg.EmailVerification+": registration tells whether an address already has an account",
+			"set EMAIL_VERIFICATION=mandatory (the production default)")
+	}
 }
 
 func (c *checker) other() {

@@ -42,6 +42,7 @@ func prodEnv(t *testing.T, kv ...string) func(string) string {
 		"BULWARK_ENV", "production", "SECRET_KEY", strongKey, "DATA_DIR", dataDir,
 		"DATABASE_URL", "postgres://bulwark:pw@db/bulwark", "REDIS_URL", "rediss://:pw@cache:6380/0",
 		"TRUSTED_PROXIES", "10.0.0.0/8", "ALLOWED_HOSTS", "bulwark.example.com",
+		"BASE_URL", "https://bulwark.example.com", "SMTP_URL", "smtp://bulwark:pw@mail.example.com:587",
 	}
 	return env(append(base, kv...)...)
 }
@@ -86,6 +87,13 @@ func TestCheckFindings(t *testing.T) {
 		{"weak webhook secret", []string{"WEBHOOK_SECRET", "hook"}, Warning, "bulwark.W018"},
 		{"html uploads", []string{"UPLOAD_EXTENSIONS", "png,HTML,svg"}, Warning, "bulwark.W019"},
 		{"idle longer than lifetime", []string{"SESSION_IDLE_TIMEOUT", "48h"}, Info, "bulwark.I025"},
+		// Reset and verification links sent over http can be read and used
+		// on the way; the default BASE_URL is http://localhost.
+		{"http base url", []string{"BASE_URL", "http://bulwark.example.com"}, Error, "bulwark.E034"},
+		{"default base url", []string{"BASE_URL", ""}, Error, "bulwark.E034"},
+		{"no smtp: recovery disabled", []string{"SMTP_URL", ""}, Warning, "bulwark.W035"},
+		{"optional verification", []string{"EMAIL_VERIFICATION", "optional"}, Info, "bulwark.I036"},
+		{"no verification", []string{"EMAIL_VERIFICATION", "none"}, Info, "bulwark.I036"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

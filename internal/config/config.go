@@ -115,7 +115,48 @@ type Config struct {
 	HTTPAddr    string // HTTP_ADDR; with TLS, a listener that only redirects to https
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error; default info
+
+	// BaseURL is the public origin (BASE_URL): scheme://host[:port], lower
+	// case, without a path or trailing slash. Links in mail and the
+	// WebAuthn relying party are built from it, never from a request's
+	// Host header, which a client chooses. Default
+	// http://localhost:<port of ADDR>; production wants https (Check).
+	BaseURL string
+	// SMTPURL is where mail goes (SMTP_URL or SMTP_URL_FILE; it may hold a
+	// password): smtp://user:pass@host:587 with STARTTLS, required unless
+	// the host is loopback, or smtps:// for implicit TLS. Zero: mail is
+	// written to the log in development, and account recovery by mail is
+	// off in production.
+	SMTPURL secrets.Secret
+	// MailFrom is the From address of every mail (MAIL_FROM), default
+	// bulwark@<host of BaseURL>.
+	MailFrom string
+	// EmailVerification is EMAIL_VERIFICATION, django-allauth's names:
+	// VerificationOptional (the development default), VerificationMandatory
+	// (the production default) or VerificationNone.
+	EmailVerification string
 }
+
+// The values of EMAIL_VERIFICATION.
+const (
+	// VerificationOptional signs a new account in at once; the address
+	// stays unverified, and some features wait, until the mailed link is
+	// followed.
+	VerificationOptional = "optional"
+	// VerificationMandatory signs a new account in only by the mailed
+	// link, and makes registration answer the same for taken addresses.
+	VerificationMandatory = "mandatory"
+	// VerificationNone sends no verification mail.
+	VerificationNone = "none"
+)
+
+// MailConfigured reports whether SMTP_URL is set.
+func (c *Config) MailConfigured() bool { return !c.SMTPURL.IsZero() }
+
+// RecoveryEnabled reports whether mail-based account recovery (password
+// reset, verification links) is on: always in development, where mail
+// goes to the log without SMTP_URL, and in production only with SMTP_URL.
+func (c *Config) RecoveryEnabled() bool { return !c.Production || c.MailConfigured() }
 
 // DevKeyPath returns where the development key lives:
 // DATA_DIR/secret_key.

@@ -14,6 +14,8 @@ func Example() {
 		"DATA_DIR":              "/nonexistent/bulwark",
 		"TRUSTED_PROXIES":       "10.0.0.0/8",
 		"ALLOWED_HOSTS":         "bulwark.example.com",
+		"BASE_URL":              "https://bulwark.example.com",
+		"SMTP_URL":              "smtp://bulwark:mail-password@mail.example.com:587",
 		"SESSION_COOKIE_SECURE": "false",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })

@@ -101,6 +101,30 @@ func FuzzParseProxies(f *testing.F) {
 	})
 }
 
+// FuzzParseBaseURL checks that whatever BASE_URL parses to is a bare origin
+// that parses back to itself: links are built by appending a path to it.
+func FuzzParseBaseURL(f *testing.F) {
+	for _, s := range []string{"https://bulwark.example.com", "HTTP://LOCALHOST:8080/", "https://[::1]:443", "https://u@h",
+		"https://h/p", "https://h?", "https://h:", "https://h:0", "javascript:alert(1)", "https://[fe80::1%25eth0]", "//h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := parseBaseURL(s)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			t.Fatalf("parseBaseURL(%q) = %q: not http(s)", s, u)
+		}
+		if strings.ContainsAny(u[len("https://"):], "/?#@ ") || u != strings.ToLower(u) {
+			t.Fatalf("parseBaseURL(%q) = %q: not a bare lower-case origin", s, u)
+		}
+		if again, ok := parseBaseURL(u); !ok || again != u {
+			t.Fatalf("parseBaseURL(%q) = %q does not round-trip: %q %v", s, u, again, ok)
+		}
+	})
+}
+
 func BenchmarkLoad(b *testing.B) {
 	getenv := env("SECRET_KEY", strongKey, "TRUSTED_PROXIES", "10.0.0.0/8,192.168.0.0/16")
 	for b.Loop() {

@@ -18,9 +18,10 @@ const (
 	leakDBPass   = "LEAKDBPASS7x"
 	leakRedis    = "LEAKREDISPW8y"
 	leakHook     = "LEAKHOOK9z0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d"
+	leakSMTP     = "LEAKSMTPPW3q"
 )
 
-var leakMarkers = []string{leakKey, leakKey[:16], leakFallback, leakDBPass, leakRedis, leakHook, "LEAK"}
+var leakMarkers = []string{leakKey, leakKey[:16], leakFallback, leakDBPass, leakRedis, leakHook, leakSMTP, "LEAK"}
 
 func assertNoLeak(t *testing.T, what, out string) {
 	t.Helper()
@@ -41,6 +42,7 @@ func TestConfigNeverLeaksSecrets(t *testing.T) {
 		"DATABASE_URL", "postgres://bulwark:"+leakDBPass+"@db/bulwark",
 		"REDIS_URL", "redis://:"+leakRedis+"@cache:6379/0",
 		"WEBHOOK_SECRET", leakHook,
+		"SMTP_URL", "smtp://bulwark:"+leakSMTP+"@mail.example.com:587",
 		"DATA_DIR", t.TempDir(),
 	))
 	if string(c.SecretKey.Reveal()) != leakKey || !strings.Contains(string(c.DatabaseURL.Reveal()), leakDBPass) {
@@ -95,6 +97,9 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 		{"REDIS_URL", "redis://:" + leakRedis + "@h:6379/notadb"},
 		{"REDIS_URL", "redis://:" + leakRedis + "@h:badport"},
 		{"WEBHOOK_SECRET", leakHook, "WEBHOOK_SECRET_FILE", keyFile},
+		{"SMTP_URL", "http://u:" + leakSMTP + "@mail.example.com"},
+		{"SMTP_URL", "smtp://u:" + leakSMTP + "@mail.example.com:badport"},
+		{"SMTP_URL", "smtp://u:" + leakSMTP + "@mail.example.com/path?x=1"},
 	}
 	for _, kv := range cases {
 		_, err := Load(env(append(kv, "DATA_DIR", dir)...))

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -139,6 +142,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MetricsAddr = l.addr("METRICS_ADDR", "")
 	c.HTTPAddr = l.addr("HTTP_ADDR", "")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
+
+	c.BaseURL = l.baseURL("BASE_URL", c.Addr)
+	if u, ok := l.secret("SMTP_URL"); ok {
+		c.SMTPURL = u
+		l.check("SMTP_URL", validSMTPURL(u.Reveal()),
+			"want smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465 (implicit TLS)")
+	}
+	c.MailFrom = l.mailFrom("MAIL_FROM", c.BaseURL)
+	c.EmailVerification = l.emailVerification("EMAIL_VERIFICATION", c.Production)
 
 	if l.err != nil {
 		return nil, l.err
@@ -403,6 +415,66 @@ func (l *loader) logLevel(name string) (level slog.Level) {
 	}
 	l.bad(name, "want debug, info, warn or error")
 	return level
+}
+
+// baseURL reads BASE_URL; the default is http://localhost:<port of ADDR>.
+func (l *loader) baseURL(name, addr string) string {
+	v := l.get(name)
+	if l.err != nil {
+		return ""
+	}
+	if v == "" {
+		_, port, _ := net.SplitHostPort(addr)
+		if port == "" || port == "0" {
+			return "http://localhost"
+		}
+		return "http://localhost:" + port
+	}
+	u, ok := parseBaseURL(v)
+	if !ok {
+		l.bad(name, "want the public origin, such as https://bulwark.example.com (no path, query or user)")
+		return ""
+	}
+	return u
+}
+
+// mailFrom reads MAIL_FROM, an address with an optional display name;
+// the default is bulwark@<host of BASE_URL>.
+func (l *loader) mailFrom(name, baseURL string) string {
+	v := l.get(name)
+	if l.err != nil {
+		return ""
+	}
+	if v == "" {
+		u, err := url.Parse(baseURL)
+		if err != nil {
+			return ""
+		}
+		return "bulwark@" + u.Hostname()
+	}
+	if _, err := mail.ParseAddress(v); err != nil || strings.ContainsAny(v, "\r\n") {
+		l.bad(name, "want a mail address such as bulwark@example.com or \"Bulwark <bulwark@example.com>\"")
+		return ""
+	}
+	return v
+}
+
+func (l *loader) emailVerification(name string, production bool) string {
+	v := strings.ToLower(l.get(name))
+	if l.err != nil {
+		return ""
+	}
+	switch v {
+	case "":
+		if production {
+			return VerificationMandatory
+		}
+		return VerificationOptional
+	case VerificationOptional, VerificationMandatory, VerificationNone:
+		return v
+	}
+	l.bad(name, "want optional, mandatory or none")
+	return ""
 }
 
 // secret reads NAME or NAME_FILE. Errors name NAME_FILE when the file was

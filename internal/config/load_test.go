@@ -60,13 +60,16 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		LogLevel:           slog.LevelInfo,
 		AllowedHosts:       []string{"localhost", "127.0.0.1", "[::1]"},
 		EventRetention:     90 * 24 * time.Hour,
+		BaseURL:            "http://localhost:8080",
+		MailFrom:           "bulwark@localhost",
+		EmailVerification:  "optional",
 	}
 	// Secrets hold functions and cannot be compared with DeepEqual: check
 	// them apart.
 	if got := string(c.DatabaseURL.Reveal()); got != "sqlite://./data/bulwark.db" {
 		t.Errorf("DatabaseURL = %q", got)
 	}
-	if !c.SecretKey.IsZero() || !c.RedisURL.IsZero() || !c.WebhookSecret.IsZero() || c.SecretKeyFallbacks != nil {
+	if !c.SecretKey.IsZero() || !c.RedisURL.IsZero() || !c.WebhookSecret.IsZero() || c.SecretKeyFallbacks != nil || !c.SMTPURL.IsZero() {
 		t.Error("secrets set by default")
 	}
 	c.DatabaseURL = secrets.Secret{}
@@ -88,6 +91,9 @@ func TestLoadProductionDefaults(t *testing.T) {
 	}
 	if c.DatabaseScheme() != "sqlite" {
 		t.Errorf("DatabaseScheme = %q", c.DatabaseScheme())
+	}
+	if c.EmailVerification != VerificationMandatory || c.RecoveryEnabled() {
+		t.Errorf("production mail defaults: verification %q, recovery without SMTP_URL %v", c.EmailVerification, c.RecoveryEnabled())
 	}
 	// Secure defaults can be turned off explicitly; Check reports it.
 	c = mustLoad(t, env("BULWARK_ENV", "Production", "SECRET_KEY", strongKey, "FORCE_HTTPS", "false", "SESSION_COOKIE_SECURE", "no"))
@@ -187,6 +193,18 @@ func TestLoadVariables(t *testing.T) {
 		{[]string{"LOG_LEVEL", "debug"}, func(c *Config) bool { return c.LogLevel == slog.LevelDebug }},
 		{[]string{"LOG_LEVEL", "WARN"}, func(c *Config) bool { return c.LogLevel == slog.LevelWarn }},
 		{[]string{"LOG_LEVEL", "error"}, func(c *Config) bool { return c.LogLevel == slog.LevelError }},
+		{[]string{"ADDR", ":9000"}, func(c *Config) bool { return c.BaseURL == "http://localhost:9000" }},
+		{[]string{"BASE_URL", "HTTPS://Bulwark.Example.com/"}, func(c *Config) bool {
+			return c.BaseURL == "https://bulwark.example.com" && c.MailFrom == "bulwark@bulwark.example.com"
+		}},
+		{[]string{"BASE_URL", "https://[::1]:8443"}, func(c *Config) bool { return c.BaseURL == "https://[::1]:8443" }},
+		{[]string{"SMTP_URL", "smtp://u:p%40ss@mail.example.com:587"}, func(c *Config) bool {
+			return c.MailConfigured() && string(c.SMTPURL.Reveal()) == "smtp://u:p%40ss@mail.example.com:587"
+		}},
+		{[]string{"SMTP_URL", "smtps://mail.example.com"}, func(c *Config) bool { return c.MailConfigured() }},
+		{[]string{"MAIL_FROM", "Bulwark <no-reply@example.com>"}, func(c *Config) bool { return c.MailFrom == "Bulwark <no-reply@example.com>" }},
+		{[]string{"EMAIL_VERIFICATION", "Mandatory"}, func(c *Config) bool { return c.EmailVerification == VerificationMandatory }},
+		{[]string{"EMAIL_VERIFICATION", "none"}, func(c *Config) bool { return c.EmailVerification == VerificationNone }},
 	}
 	for _, tt := range good {
 		t.Run("good/"+strings.Join(tt.env, "="), func(t *testing.T) {
@@ -259,6 +277,18 @@ func TestLoadVariables(t *testing.T) {
 		{[]string{"METRICS_ADDR", "9090"}, "METRICS_ADDR", "want HOST:PORT"},
 		{[]string{"HTTP_ADDR", "http://x:80"}, "HTTP_ADDR", "want HOST:PORT"},
 		{[]string{"LOG_LEVEL", "verbose"}, "LOG_LEVEL", "want debug, info, warn or error"},
+		{[]string{"BASE_URL", "bulwark.example.com"}, "BASE_URL", "public origin"},
+		{[]string{"BASE_URL", "ftp://bulwark.example.com"}, "BASE_URL", "public origin"},
+		{[]string{"BASE_URL", "https://bulwark.example.com/app"}, "BASE_URL", "public origin"},
+		{[]string{"BASE_URL", "https://u:p@bulwark.example.com"}, "BASE_URL", "public origin"},
+		{[]string{"BASE_URL", "https://bulwark.example.com?x"}, "BASE_URL", "public origin"},
+		{[]string{"BASE_URL", "https://bad_host"}, "BASE_URL", "public origin"},
+		{[]string{"SMTP_URL", "mail.example.com:587"}, "SMTP_URL", "smtp://"},
+		{[]string{"SMTP_URL", "smtp://:pw@mail.example.com"}, "SMTP_URL", "smtp://"},
+		{[]string{"SMTP_URL", "smtp://mail.example.com:0"}, "SMTP_URL", "smtp://"},
+		{[]string{"MAIL_FROM", "not an address"}, "MAIL_FROM", "mail address"},
+		{[]string{"MAIL_FROM", "a@example.com\r\nBcc: x@example.com"}, "MAIL_FROM", "mail address"},
+		{[]string{"EMAIL_VERIFICATION", "required"}, "EMAIL_VERIFICATION", "optional, mandatory or none"},
 	}
 	for _, tt := range bad {
 		t.Run("bad/"+strings.Join(tt.env, "="), func(t *testing.T) {

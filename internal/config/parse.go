@@ -6,12 +6,14 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/mailer"
 )
 
 // parseBool accepts true/false, 1/0 and yes/no, in any case.
@@ -212,4 +214,47 @@ func validAllowedHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// parseBaseURL reads a public origin: http or https, a host name or IP
+// address, an optional port, and nothing else (a trailing "/" is
+// dropped). The result is lower case: scheme://host[:port].
+func parseBaseURL(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.ForceQuery ||
+		u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return "", false
+		}
+		if a.Is6() {
+			host = "[" + host + "]"
+		}
+	} else if !validHostname(host) {
+		return "", false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", false
+		}
+		host += ":" + p
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", false
+	}
+	return scheme + "://" + host, true
+}
+
+// validSMTPURL accepts what the mailer accepts. Like validDatabaseURL it
+// looks at the bytes only to answer yes or no.
+func validSMTPURL(b []byte) bool {
+	defer clear(b)
+	_, err := mailer.ParseSMTPURL(string(b))
+	return err == nil
 }
