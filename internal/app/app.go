@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/goredisstore"
-	"github.com/alexedwards/scs/postgresstore"
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
@@ -118,16 +116,10 @@ func (d *Deps) open(ctx context.Context) error {
 		d.Sessions = goredisstore.NewWithPrefix(d.Redis, "bulwark:session:")
 		d.Limits = redisstore.New(d.Redis, "bulwark:rl:")
 	} else {
-		switch db.Dialect() {
-		case store.DialectPostgres:
-			s := postgresstore.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
-			d.closers = append(d.closers, s.StopCleanup)
-			d.Sessions = s
-		default:
-			s := sqlite3store.NewWithCleanupInterval(db.SQL(), 10*time.Minute)
-			d.closers = append(d.closers, s.StopCleanup)
-			d.Sessions = s
-		}
+		// Reads from the reader pool, writes through the writer (see
+		// store.SessionData).
+		d.Sessions = db.SessionData()
+		d.every(10*time.Minute, "delete expired sessions", db.DeleteExpiredSessions)
 		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	}
 	d.Hasher = password.NewHasher(password.Options{})

@@ -153,8 +153,8 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 			}
 		}
 	}
-	check("writer", db.w, 1, 0)
-	check("reader", db.r, 4, 1)
+	check("writer", db.w.DB, 1, 0)
+	check("reader", db.r.DB, 4, 1)
 	if db.w.Stats().MaxOpenConnections != 1 {
 		t.Errorf("writer pool allows %d connections, want 1", db.w.Stats().MaxOpenConnections)
 	}

@@ -362,9 +362,9 @@ func TestMigrationDropsRawTokens(t *testing.T) {
 				raw, "public", user, created); err != nil {
 				t.Fatal(err)
 			}
-			var old scs.Store = sqlite3store.NewWithCleanupInterval(db.w, 0)
+			var old scs.Store = sqlite3store.NewWithCleanupInterval(db.w.DB, 0)
 			if db.Dialect() == DialectPostgres {
-				old = postgresstore.NewWithCleanupInterval(db.w, 0)
+				old = postgresstore.NewWithCleanupInterval(db.w.DB, 0)
 			}
 			if err := old.Commit(raw, []byte("data"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)

@@ -45,10 +45,10 @@ type DB struct {
 	dialect string
 	// w takes every write. On SQLite it has exactly one connection (see the
 	// package doc); on PostgreSQL it is the only pool.
-	w *sql.DB
+	w *pool
 	// r takes reads. On SQLite it is a pool of query_only connections; on
 	// PostgreSQL and for an in-memory SQLite database it is w.
-	r *sql.DB
+	r *pool
 }
 
 // sqliteBusyTimeout is how long a SQLite connection waits for a lock held by
@@ -159,7 +159,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		// Every connection would be a database of its own: keep exactly one,
 		// forever.
 		keepOneConn(w)
-		db := &DB{dialect: DialectSQLite, w: w, r: w}
+		p := newPool(w, true)
+		db := &DB{dialect: DialectSQLite, w: p, r: p}
 		if err := db.Ping(ctx); err != nil {
 			w.Close()
 			return nil, err
@@ -190,7 +191,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(10 * time.Minute)
 
-	db := &DB{dialect: DialectSQLite, w: w, r: r}
+	db := &DB{dialect: DialectSQLite, w: newPool(w, true), r: newPool(r, true)}
 	// The writer first: its first connection switches the file to WAL.
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
@@ -244,7 +245,8 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	w.SetMaxIdleConns(10)
 	w.SetConnMaxLifetime(30 * time.Minute)
 	w.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{dialect: DialectPostgres, w: w, r: w}
+	p := newPool(w, false)
+	db := &DB{dialect: DialectPostgres, w: p, r: p}
 	if err := db.w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", redact(err, password))
@@ -299,7 +301,7 @@ func (db *DB) Dialect() string { return db.dialect }
 // SQL returns the pool that can write, for scs's sqlite3store or
 // postgresstore, which need the `sessions` table Migrate creates. On SQLite
 // that is the single-connection writer pool (see the package doc).
-func (db *DB) SQL() *sql.DB { return db.w }
+func (db *DB) SQL() *sql.DB { return db.w.DB }
 
 // sqliteTime is how SQLite columns hold times: fixed width, so text order is
 // time order.

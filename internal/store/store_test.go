@@ -588,18 +588,33 @@ var cases = []struct {
 		}
 	}},
 
-	{"SCSStoreUsesSessionsTable", func(t *testing.T, e env) {
+	{"SessionData", func(t *testing.T, e env) {
 		type scsStore interface {
 			Find(token string) ([]byte, bool, error)
 			Commit(token string, b []byte, expiry time.Time) error
 			Delete(token string) error
 		}
-		var s scsStore
+		// scs's own store and ours share the table and its formats: each
+		// reads what the other wrote.
+		var scsOwn scsStore
 		switch e.db.Dialect() {
 		case DialectSQLite:
-			s = sqlite3store.NewWithCleanupInterval(e.db.SQL(), 0)
+			scsOwn = sqlite3store.NewWithCleanupInterval(e.db.SQL(), 0)
 		case DialectPostgres:
-			s = postgresstore.NewWithCleanupInterval(e.db.SQL(), 0)
+			scsOwn = postgresstore.NewWithCleanupInterval(e.db.SQL(), 0)
+		}
+		var s scsStore = e.db.SessionData()
+		if err := scsOwn.Commit("theirs", []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if b, ok, err := s.Find("theirs"); err != nil || !ok || string(b) != "x" {
+			t.Fatalf("Find of a row scs wrote = %q, %v, %v", b, ok, err)
+		}
+		if err := s.Commit("ours", []byte("y"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if b, ok, err := scsOwn.Find("ours"); err != nil || !ok || string(b) != "y" {
+			t.Fatalf("scs Find of a row we wrote = %q, %v, %v", b, ok, err)
 		}
 		if err := s.Commit("live", []byte("data\x00\xff"), time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("scs Commit: %v", err)
@@ -621,6 +636,13 @@ var cases = []struct {
 		}
 		if _, ok, err := s.Find("live"); err != nil || ok {
 			t.Fatalf("scs Find after Delete = %v, %v", ok, err)
+		}
+		if err := e.db.DeleteExpiredSessions(t.Context(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := e.db.w.QueryRowContext(t.Context(), `SELECT count(*) FROM sessions`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("after DeleteExpiredSessions: %d rows, %v; want the 2 live ones", n, err)
 		}
 	}},
 }
