@@ -109,7 +109,7 @@ func New(store scs.Store, index Index, cfg Config) (*Manager, error) {
 		}
 	}
 	sm := scs.New()
-	sm.Codec = scs.GobCodec{} // hashedStore decodes with the same codec
+	sm.Codec = codec{} // hashedStore decodes with the same codec
 	sm.Store = &hashedStore{inner: store, index: index, codec: sm.Codec}
 	sm.Lifetime = cfg.Lifetime
 	sm.IdleTimeout = 0 // enforced by Handler, see the package comment
