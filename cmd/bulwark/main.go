@@ -35,6 +35,7 @@ import (
 	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app"
 	"github.com/bulwarkhq/bulwark/internal/config"
+	"github.com/bulwarkhq/bulwark/internal/logwriter"
 )
 
 const usage = `usage: bulwark <command> [flags]
@@ -83,7 +84,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark: configuration: %v\n", err)
 		return exitConfig
 	}
-	log := newLogger(cfg, stderr)
+	logOut := stderr
+	if args[0] == "serve" {
+		// The access log writes a line per request: buffer it, flushed
+		// every 200 ms and at exit (see internal/logwriter).
+		w := logwriter.New(stderr, 64<<10, 200*time.Millisecond)
+		defer w.Close()
+		logOut = w
+	}
+	log := newLogger(cfg, logOut)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

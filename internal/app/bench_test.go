@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sync"
@@ -65,6 +69,67 @@ func BenchmarkFailedSignIn(b *testing.B) {
 			}
 			slices.Sort(times)
 			b.ReportMetric(float64(times[len(times)/2])/float64(time.Millisecond), "median-ms")
+		})
+	}
+}
+
+// BenchmarkRoutes serves the hot read routes in process, in parallel, on
+// embedded defaults (SQLite, limits in memory), with the access log on and
+// written to io.Discard: the handler's own cost, without sockets. bench/run.sh
+// measures the same routes over TCP beside a bare server.
+//
+//	go test -run '^$' -bench Routes -benchmem -cpuprofile cpu.out ./internal/app/
+func BenchmarkRoutes(b *testing.B) {
+	cfg := testConfig(b, map[string]string{
+		"RATELIMIT_DEFAULT": "100000000 per minute", "RATELIMIT_API": "100000000 per minute",
+	})
+	d, err := Open(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.Close)
+	d.Hasher = cheapHasher()
+	h, err := NewHandler(d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	br := (&testServer{Server: srv, deps: d}).browser(b)
+	br.register("bench@example.com", "Bench User", goodPassword)
+	for i := range 50 {
+		u := &store.User{Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("Bench User %d", i)}
+		if err := d.DB.CreateUser(context.Background(), u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cookie := &http.Cookie{Name: "bulwark_session", Value: br.cookie("bulwark_session")}
+
+	for _, route := range []struct {
+		name, path string
+		signedIn   bool
+	}{
+		{"healthz", "/healthz", false},
+		{"home", "/", false},
+		{"login", "/login", false},
+		{"account", "/account", true},
+		{"search", "/search?q=bench", true},
+	} {
+		b.Run(route.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", srv.URL+route.path, nil)
+					if route.signedIn {
+						req.AddCookie(cookie)
+					}
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, req)
+					if w.Code != http.StatusOK {
+						b.Fatalf("%s: status %d", route.path, w.Code)
+					}
+				}
+			})
 		})
 	}
 }
