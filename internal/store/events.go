@@ -25,6 +25,14 @@ const (
 	EventSessionRevoked        EventKind = "session_revoked"
 	EventAPIKeyCreated         EventKind = "apikey_created"
 	EventAPIKeyRevoked         EventKind = "apikey_revoked"
+
+	// Address verification, address change and password reset by mail.
+	EventVerificationSent       EventKind = "email_verification_sent"
+	EventEmailVerified          EventKind = "email_verified"
+	EventEmailChangeRequested   EventKind = "email_change_requested"
+	EventEmailChanged           EventKind = "email_changed"
+	EventPasswordResetRequested EventKind = "password_reset_requested"
+	EventPasswordReset          EventKind = "password_reset"
 )
 
 // Event is a security event.

@@ -23,8 +23,12 @@ type User struct {
 	// CredentialVersion goes up with every password change; sessions
 	// started under an older version are no longer valid.
 	CredentialVersion int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// EmailVerified is true once the owner has followed a link mailed to
+	// Email (or the account was made by an operator, or before
+	// verification existed). CreateUser stores it as given.
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // NormalizeEmail returns the form in which emails are stored and looked up:
@@ -40,11 +44,11 @@ func textOK(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
-const userColumns = `id, email, name, bio, admin, password_hash, credential_version, created_at, updated_at`
+const userColumns = `id, email, name, bio, admin, password_hash, credential_version, created_at, updated_at, email_verified`
 
 func scanUser(row interface{ Scan(...any) error }, u *User) error {
 	return row.Scan(&u.ID, &u.Email, &u.Name, &u.Bio, &u.Admin, &u.PasswordHash, &u.CredentialVersion,
-		timeScanner{&u.CreatedAt}, timeScanner{&u.UpdatedAt})
+		timeScanner{&u.CreatedAt}, timeScanner{&u.UpdatedAt}, &u.EmailVerified)
 }
 
 // CreateUser inserts u with its email normalized, and sets u.ID, u.Email,
@@ -61,9 +65,9 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 	t := now()
 	var id int64
 	err := db.w.QueryRowContext(ctx,
-		`INSERT INTO users (email, name, bio, admin, password_hash, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		email, u.Name, u.Bio, u.Admin, u.PasswordHash, db.ts(t)).Scan(&id)
+		`INSERT INTO users (email, name, bio, admin, password_hash, created_at, updated_at, email_verified)
+		 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id`,
+		email, u.Name, u.Bio, u.Admin, u.PasswordHash, db.ts(t), u.EmailVerified).Scan(&id)
 	if err != nil {
 		return fail(op, err)
 	}
@@ -283,7 +287,7 @@ func (db *DB) SearchUsersAfter(ctx context.Context, query string, after Cursor, 
 // function; LIKE … ESCAPE '\' is the same in both dialects. $1 is the LIKE
 // pattern, $3 and $4 the cursor.
 const (
-	searchColumns = `users.id, users.email, users.name, users.bio, users.admin, '', 0, users.created_at, users.updated_at`
+	searchColumns = `users.id, users.email, users.name, users.bio, users.admin, '', 0, users.created_at, users.updated_at, users.email_verified`
 	searchLike    = `(lower(users.name) LIKE lower($1) ESCAPE '\' OR lower(users.bio) LIKE lower($1) ESCAPE '\')`
 	searchKeyset  = `(users.name > $3 OR (users.name = $3 AND users.id > $4))`
 )

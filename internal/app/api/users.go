@@ -146,7 +146,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u := &store.User{Email: email, Name: name, Bio: bio}
+	u := &store.User{Email: email, Name: name, Bio: bio, EmailVerified: true} // an admin vouches for it
 	if in.Password != nil {
 		if err := a.policy.Check(*in.Password, email, name); err != nil {
 			detail := "Choose another password."
