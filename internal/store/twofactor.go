@@ -239,6 +239,7 @@ func (db *DB) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) 
 var secondFactorResets = []string{
 	`DELETE FROM totp_secrets WHERE user_id = $1`,
 	`DELETE FROM recovery_codes WHERE user_id = $1`,
+	`DELETE FROM passkeys WHERE user_id = $1`,
 }
 
 // ResetSecondFactors removes every second factor of the user (TOTP key,
