@@ -5,6 +5,7 @@
 //	bulwark check [--deploy]           audit the configuration
 //	bulwark user create --email E --name N [--admin]   password read from stdin
 //	bulwark user import FILE           JSON lines exported from a Flask app
+//	bulwark user reset-2fa --email E   turn off an account's second factors
 //	bulwark apikey create --email E --name N --scope S [--scope S…] [--expires 90d]
 //	                                   prints the new key, once, alone on stdout
 //	bulwark apikey list --email E      an account's keys
@@ -46,6 +47,8 @@ commands:
   check [--deploy]                        audit the configuration (exit 1 on errors)
   user create --email E --name N [--admin]  add an account; password read from stdin
   user import FILE                        import JSON lines exported from a Flask app
+  user reset-2fa --email E                turn off an account's second factors (TOTP,
+                                          recovery codes, passkeys) for a locked-out user
   apikey create --email E --name N --scope S [--scope S...] [--expires 90d]
                                           make an API key; printed once, alone on stdout
                                           scopes: users:read, users:write (admins only),
@@ -193,6 +196,24 @@ func user(ctx context.Context, cfg *config.Config, args []string, stdin io.Reade
 		fmt.Fprintf(stdout, "imported %d, skipped %d (duplicate), refused %d (unreadable)\n", res.Imported, res.Skipped, res.Refused)
 		if err != nil {
 			return fail(stderr, err)
+		}
+		return 0
+	case "reset-2fa":
+		fs := flag.NewFlagSet("user reset-2fa", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		email := fs.String("email", "", "the account's email")
+		if fs.Parse(args[1:]) != nil || *email == "" || fs.NArg() != 0 {
+			fmt.Fprintln(stderr, "usage: bulwark user reset-2fa --email E")
+			return exitConfig
+		}
+		removed, err := app.ResetSecondFactors(ctx, cfg, *email)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if removed {
+			fmt.Fprintln(stdout, "second factors removed: the account signs in with its password alone")
+		} else {
+			fmt.Fprintln(stdout, "the account had no second factor")
 		}
 		return 0
 	default:

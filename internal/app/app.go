@@ -48,6 +48,10 @@ type Deps struct {
 	// SECRET_KEY_FALLBACKS: the first signs, all verify.
 	SecretKeys [][]byte
 
+	// Now is the clock of time-bound checks that tests move (the two-step
+	// sign-in's five minutes, TOTP codes); nil is time.Now.
+	Now func() time.Time
+
 	closers []func()
 }
 

@@ -160,3 +160,31 @@ func parseImportLine(hasher *password.Hasher, line string) (*store.User, string)
 	}
 	return &store.User{Email: email, Name: name, Bio: bio, PasswordHash: in.PasswordHash, EmailVerified: true}, ""
 }
+
+// ResetSecondFactors turns off every second factor of the account with
+// email (TOTP, recovery codes, and any other kind store.ResetSecondFactors
+// knows), for an operator helping someone who lost them, and records the
+// event. It reports whether there was anything to remove; an unknown
+// email is an error.
+func ResetSecondFactors(ctx context.Context, cfg *config.Config, email string) (bool, error) {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("there is no account with the email %s", store.NormalizeEmail(email))
+	} else if err != nil {
+		return false, err
+	}
+	removed, err := db.ResetSecondFactors(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	err = db.RecordEvent(ctx, store.Event{UserID: u.ID, Kind: store.EventSecondFactorsReset, Detail: "bulwark user reset-2fa"})
+	if err != nil {
+		return removed, fmt.Errorf("second factors removed, but the event was not recorded: %w", err)
+	}
+	return removed, nil
+}

@@ -45,7 +45,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		Limits:       d.Limits,
 		DefaultLimit: cfg.RateLimitDefault, LoginLimit: cfg.RateLimitLogin, FailOpen: cfg.RateLimitFailOpen,
 		MaxBodyBytes: cfg.MaxContentLength, SecretKeys: d.SecretKeys, MaxSearchLength: maxSearchLength,
-		Files: d.Files,
+		Files: d.Files, Now: d.Now,
 	})
 	if err != nil {
 		return nil, err

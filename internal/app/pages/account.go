@@ -83,6 +83,7 @@ type accountData struct {
 	FilesOn   bool           // uploads are configured
 	Used      int64          // bytes, pending uploads included
 	Quota     int64
+	TwoFactor twoFactorView // TOTP and recovery codes (twofactor.go)
 }
 
 func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
@@ -105,6 +106,9 @@ func (p *Pages) showAccountWith(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	if d.Keys, err = p.db.UserAPIKeys(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := p.fillTwoFactor(ctx, u.ID, &d.TwoFactor); err != nil {
 		return err
 	}
 	if p.files != nil {

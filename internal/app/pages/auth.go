@@ -116,6 +116,15 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) error {
 		return p.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Data: f})
 	}
 	refund()
+	if on, err := p.needsSecondFactor(ctx, u.ID); err != nil {
+		return err
+	} else if on {
+		// Not signed in yet: the code is asked for first (twofactor.go).
+		return p.beginSecondStep(w, r, pendingSignIn{
+			UserID: u.ID, Credential: u.CredentialVersion, Next: f.Next,
+			Remember: r.PostForm.Get("remember") != "", Weak: p.policy.Check(pw, u.Email, u.Name) != nil,
+		})
+	}
 	p.events.Record(r, u.ID, store.EventLoginSuccess)
 	if err := p.startSession(w, r, u, session.LoginOptions{Remember: r.PostForm.Get("remember") != ""}); err != nil {
 		return err
