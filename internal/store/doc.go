@@ -27,11 +27,12 @@
 // trigrams means "contains". The tokenizer folds case for all of Unicode,
 // more than SQLite's ASCII-only lower(), so its candidates are a superset of
 // the matches and the LIKE recheck removes the extra ones (é for É). Then
-// there are two plans, chosen by counting up to searchCandidateCap (2000)
-// candidates after the cursor in the index:
+// there are two plans, chosen by counting the candidates after the cursor in
+// the index up to a bound: √(limit × users), at most searchCandidateCap
+// (2000), which is where the two plans cost the same (see candidateLimit):
 //
-//   - at most 2000 (a rare term): join those rows, recheck, sort, take the
-//     page. Cost: the candidates, whatever the table size.
+//   - at most the bound (a rare term): join those rows, recheck, sort, take
+//     the page. Cost: the candidates, whatever the table size.
 //   - more (a common term): walk the (name, id) index from the cursor,
 //     rechecking each row, until the page is full. With matches spread
 //     through the alphabet this reads about limit × users ÷ matches rows

@@ -11,7 +11,7 @@ import (
 // legacySearch is the search as it was before the trigram indexes
 // (migration 0007): a LIKE over every row in (name, id) order. It is the
 // oracle of TestSearchMatchesScan and the "before" of TestSearchScale.
-const legacySearch = `SELECT id, email, name, bio, admin, '', 0, created_at, updated_at FROM users
+const legacySearch = `SELECT id, email, name, bio, admin, '', 0, created_at, updated_at, email_verified FROM users
 	WHERE (lower(name) LIKE lower($1) ESCAPE '\' OR lower(bio) LIKE lower($1) ESCAPE '\')
 	  AND (name > $3 OR (name = $3 AND id > $4))
 	ORDER BY name, id LIMIT $2`
@@ -195,7 +195,7 @@ func TestSearchCommonTerm(t *testing.T) {
 			}
 			if db.Dialect() == DialectSQLite {
 				// "ber", a syllable of many words, takes the walk.
-				if n, err := db.countTrigramCandidates(t.Context(), "ber", Cursor{}); err != nil || n <= searchCandidateCap {
+				if n, err := db.countTrigramCandidates(t.Context(), "ber", Cursor{}, searchCandidateCap); err != nil || n <= searchCandidateCap {
 					t.Fatalf("candidates of %q = %d, %v; want more than %d", "ber", n, err, searchCandidateCap)
 				}
 			}

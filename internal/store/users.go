@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -251,12 +252,14 @@ func (db *DB) SearchUsersAfter(ctx context.Context, query string, after Cursor, 
 		// indexes for a rare term and the (name, id) index for a common one.
 		rows, err = db.r.QueryContext(ctx, searchScan, pgx.QueryExecModeExec, pattern, limit, after.Name, after.ID)
 	case utf8.RuneCountInString(query) >= 3:
-		var n int
-		n, err = db.countTrigramCandidates(ctx, query, after)
-		if err != nil {
+		var limitN, n int
+		if limitN, err = db.candidateLimit(ctx, limit); err != nil {
 			return nil, fail(op, err)
 		}
-		if n <= searchCandidateCap {
+		if n, err = db.countTrigramCandidates(ctx, query, after, limitN); err != nil {
+			return nil, fail(op, err)
+		}
+		if n <= limitN {
 			rows, err = db.r.QueryContext(ctx, searchTrigram, pattern, limit, after.Name, after.ID, ftsPhrase(query))
 		} else {
 			rows, err = db.r.QueryContext(ctx, searchScan, pattern, limit, after.Name, after.ID)
@@ -315,22 +318,38 @@ const searchTrigram = `SELECT ` + searchColumns + `
 // among a million users.
 const searchCandidateCap = 2000
 
-// countTrigramCandidates counts, up to searchCandidateCap+1, the users after
-// the cursor whose indexed text contains query (folded by the trigram
-// tokenizer, which folds at least what lower() does, so every real match is
-// counted).
-func (db *DB) countTrigramCandidates(ctx context.Context, query string, after Cursor) (int, error) {
+// candidateLimit is the most trigram candidates worth sorting for a page of
+// limit in this table: the join costs about its candidates c, the walk about
+// limit × users ÷ c rows, so the join wins while c² < limit × users. Users
+// are estimated by the largest id (one index lookup, not a count). In a
+// small table this sends a common term to the walk (1,000 users and a page
+// of 51: at most 225 candidates); from about 80,000 users on, the bound is
+// searchCandidateCap, which keeps the join's worst case where it was
+// measured.
+func (db *DB) candidateLimit(ctx context.Context, limit int) (int, error) {
+	var maxID int64
+	if err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM users`).Scan(&maxID); err != nil {
+		return 0, err
+	}
+	n := int(math.Sqrt(float64(limit) * float64(maxID)))
+	return min(max(n, limit), searchCandidateCap), nil
+}
+
+// countTrigramCandidates counts, up to most+1, the users after the cursor
+// whose indexed text contains query (folded by the trigram tokenizer, which
+// folds at least what lower() does, so every real match is counted).
+func (db *DB) countTrigramCandidates(ctx context.Context, query string, after Cursor, most int) (int, error) {
 	var n int
 	var err error
 	if after.ID == 0 {
 		err = db.r.QueryRowContext(ctx,
 			`SELECT count(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH $1 LIMIT $2)`,
-			ftsPhrase(query), searchCandidateCap+1).Scan(&n)
+			ftsPhrase(query), most+1).Scan(&n)
 	} else {
 		err = db.r.QueryRowContext(ctx,
 			`SELECT count(*) FROM (SELECT 1 FROM users_search CROSS JOIN users ON users.id = users_search.rowid
 			 WHERE users_search MATCH $1 AND `+searchKeyset+` LIMIT $2)`,
-			ftsPhrase(query), searchCandidateCap+1, after.Name, after.ID).Scan(&n)
+			ftsPhrase(query), most+1, after.Name, after.ID).Scan(&n)
 	}
 	return n, err
 }
