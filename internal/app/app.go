@@ -21,6 +21,7 @@ import (
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/store"
+	"github.com/bulwarkhq/bulwark/mailer"
 	"github.com/bulwarkhq/bulwark/password"
 	"github.com/bulwarkhq/bulwark/ratelimit"
 	"github.com/bulwarkhq/bulwark/ratelimit/redisstore"
@@ -43,6 +44,9 @@ type Deps struct {
 	Limits   ratelimit.Store
 	Hasher   *password.Hasher
 	Files    *files.Service // uploads, on UPLOAD_STORAGE
+	// Mail queues outgoing mail (see openMail); nil in production without
+	// SMTP_URL, which turns password reset off.
+	Mail *mailer.Queue
 
 	// SecretKeys are SECRET_KEY (or the development key) followed by
 	// SECRET_KEY_FALLBACKS: the first signs, all verify.
@@ -138,6 +142,10 @@ func (d *Deps) open(ctx context.Context) error {
 	d.every(time.Hour, "sweep uploads", d.Files.Sweep)
 	d.every(10*time.Minute, "prune session index", db.PruneSessions)
 	d.every(10*time.Minute, "prune webhook signatures", db.PruneWebhookSignatures)
+	if err := d.openMail(); err != nil {
+		return err
+	}
+	d.every(10*time.Minute, "prune mailed tokens", db.PruneTokens)
 	d.every(time.Hour, "prune security events", func(ctx context.Context, now time.Time) error {
 		return db.PruneEvents(ctx, now.Add(-cfg.EventRetention))
 	})

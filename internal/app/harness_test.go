@@ -69,6 +69,9 @@ func testConfig(t testing.TB, env map[string]string) *config.Config {
 		"SECRET_KEY":        testKey,
 		"RATELIMIT_DEFAULT": "10000 per minute",
 		"RATELIMIT_LOGIN":   "1000 per minute",
+		// Accounts start verified unless a test asks for verification
+		// (recovery_test.go), so other tests need no mail.
+		"EMAIL_VERIFICATION": "none",
 	}
 	for k, v := range env {
 		base[k] = v

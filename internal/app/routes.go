@@ -46,6 +46,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		DefaultLimit: cfg.RateLimitDefault, LoginLimit: cfg.RateLimitLogin, FailOpen: cfg.RateLimitFailOpen,
 		MaxBodyBytes: cfg.MaxContentLength, SecretKeys: d.SecretKeys, MaxSearchLength: maxSearchLength,
 		Files: d.Files, Now: d.Now,
+		Mail: d.mailer(), BaseURL: cfg.BaseURL, EmailVerification: cfg.EmailVerification,
 	})
 	if err != nil {
 		return nil, err

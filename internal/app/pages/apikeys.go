@@ -22,6 +22,11 @@ func (p *Pages) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return formError(err)
 	}
 	u := currentUser(r)
+	if !u.EmailVerified {
+		// A key outlives sessions and password changes: it is not handed
+		// to an account whose address nobody has confirmed.
+		return p.showAccountWith(w, r, http.StatusForbidden, accountData{Error: "Confirm your email address before creating API keys: follow the link we mailed you, or ask for a new one above."})
+	}
 	name, err := web.Name("name", r.PostForm.Get("name"))
 	if err != nil {
 		return p.showAccountWith(w, r, http.StatusBadRequest, accountData{Error: fieldMessage(err)})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwarkhq/bulwark/internal/app/web"
+	"github.com/bulwarkhq/bulwark/internal/config"
 	"github.com/bulwarkhq/bulwark/internal/store"
 	"github.com/bulwarkhq/bulwark/password"
 	"github.com/bulwarkhq/bulwark/password/policy"
@@ -57,7 +58,11 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return hashError(err)
 	}
-	u := &store.User{Email: email, Name: name, PasswordHash: hash}
+	u := &store.User{Email: email, Name: name, PasswordHash: hash, EmailVerified: p.verification == config.VerificationNone}
+	if p.verification == config.VerificationMandatory {
+		// The same page for a free and a taken address (recovery.go).
+		return p.registerMandatory(w, r, u, p.db.CreateUser(r.Context(), u))
+	}
 	switch err := p.db.CreateUser(r.Context(), u); {
 	case errors.Is(err, store.ErrDuplicate):
 		return again("An account with this email already exists. Sign in instead.")
@@ -65,6 +70,9 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.events.Record(r, u.ID, store.EventRegister)
+	if !u.EmailVerified {
+		p.background(r, func(r *http.Request) { p.sendVerification(r, u) })
+	}
 	if err := p.startSession(w, r, u, session.LoginOptions{}); err != nil {
 		return err
 	}
@@ -116,6 +124,12 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) error {
 		return p.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Data: f})
 	}
 	refund()
+	if !u.EmailVerified && p.verification == config.VerificationMandatory {
+		// Under mandatory verification an unconfirmed account signs in
+		// only by the mailed link: send a fresh one.
+		p.sendVerification(r, u)
+		return p.notice(w, r, http.StatusOK, checkInbox)
+	}
 	if on, err := p.needsSecondFactor(ctx, u.ID); err != nil {
 		return err
 	} else if on {
@@ -201,6 +215,11 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	p.credentials.Put(r.Context(), []byte(strconv.FormatInt(u.CredentialVersion, 10)))
 	p.setDeviceCookie(w, u.ID)
+	// Signing in cancels a password reset in flight: whoever asked for it
+	// remembered the password after all (or was not its owner).
+	if err := p.db.DeleteTokens(r.Context(), u.ID, store.TokenResetPassword); err != nil {
+		p.log.ErrorContext(r.Context(), "cancel password reset at sign-in", "user_id", u.ID, "error", err)
+	}
 	return nil
 }
 

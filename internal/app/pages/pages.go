@@ -53,6 +53,14 @@ type Options struct {
 	MaxSearchLength int // bound on the search text, in characters
 	// Files serves the file routes; nil turns them off (404).
 	Files *files.Service
+	// Mail queues the verification, reset and notice mails; nil (SMTP_URL
+	// unset in production) turns password reset off.
+	Mail Mailer
+	// BaseURL is the public origin (BASE_URL) that links in mail are
+	// built from, never the request's Host header.
+	BaseURL string
+	// EmailVerification is config.VerificationOptional, Mandatory or None.
+	EmailVerification string
 	// Now is the clock of the two-step sign-in (its five minutes, the TOTP
 	// time step); nil is time.Now. Tests move it.
 	Now func() time.Time
@@ -78,6 +86,14 @@ type Pages struct {
 	loginLimit   *ratelimit.Limiter // per client address on POST /login
 	signupLimit  *ratelimit.Limiter // per client address on POST /register
 	signin       signinBudgets
+	forgotLimit  *ratelimit.Limiter // per client address on POST /password/forgot and /password/reset
+	resetLimits  struct{ address, account *ratelimit.Limiter }
+
+	mail         Mailer // nil: no mail can be sent (recovery off)
+	baseURL      string
+	verification string
+	now          func() time.Time
+	bgSlots      chan struct{} // bounds the mail work left running after a response, see recovery.go
 
 	// errors renders errors inside the session (with the user and the
 	// flash); bareErrors renders them for the middleware that runs before
@@ -119,6 +135,12 @@ func New(o Options) (*Pages, error) {
 	}
 	p.flashes = p.sessions.Value("flash")
 	p.credentials = p.sessions.Value("credential_version")
+	p.mail, p.baseURL, p.verification = o.Mail, o.BaseURL, o.EmailVerification
+	p.now = o.Now
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.bgSlots = make(chan struct{}, maxBackground)
 	if p.twofactor, err = newTwoFactor(o, p); err != nil {
 		return nil, err
 	}
@@ -151,6 +173,9 @@ func New(o Options) (*Pages, error) {
 		{&p.signupLimit, "register", o.LoginLimit, false, p.errors},
 		{&p.signin.network, "account-network", ratelimit.MustParse(accountNetworkLimit), false, p.errors},
 		{&p.signin.account, "account", ratelimit.MustParse(accountLimit), false, p.errors},
+		{&p.forgotLimit, "forgot", o.LoginLimit, false, p.errors},
+		{&p.resetLimits.address, "reset-address", ratelimit.MustParse(resetAddressLimit), false, p.errors},
+		{&p.resetLimits.account, "reset-account", ratelimit.MustParse(resetAccountLimit), false, p.errors},
 	}
 	for _, l := range limiters {
 		*l.l, err = ratelimit.New(ratelimit.Options{
@@ -185,6 +210,13 @@ func (p *Pages) Handler() http.Handler {
 	handle("GET /files/{id}", p.signedIn(p.downloadFile))
 	handle("POST /files/{id}/delete", p.signedIn(p.deleteFile))
 	handle("GET /search", p.signedIn(p.search))
+	handle("GET /password/forgot", p.forgotForm)
+	mux.Handle("POST /password/forgot", p.forgotLimit.Handler(p.errors.Handle(p.forgot)))
+	handle("GET /password/reset", p.resetPage)
+	mux.Handle("POST /password/reset", p.forgotLimit.Handler(p.errors.Handle(p.reset)))
+	handle("GET /verify-email", p.verifyEmail)
+	handle("POST /account/email", p.signedIn(p.changeEmail))
+	handle("POST /account/email/verify", p.signedIn(p.resendVerification))
 	handle("GET /login/2fa", p.secondStepForm)
 	mux.Handle("POST /login/2fa", p.loginLimit.Handler(p.errors.Handle(p.secondStep)))
 	handle("POST /account/2fa/totp", p.signedIn(p.startTOTP))

@@ -20,11 +20,15 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // templateNames are the templates that render a whole page with the layout.
-var templateNames = []string{"home", "register", "login", "account", "search", "error"}
+var templateNames = []string{"home", "register", "login", "account", "search", "error",
+	"notice", "forgot", "reset", // recovery.go
+}
 
 // formPages are the pages with a POST form, which need a CSRF token even for
 // a visitor who is not signed in.
-var formPages = map[string]bool{"register": true, "login": true, "account": true}
+var formPages = map[string]bool{"register": true, "login": true, "account": true,
+	"forgot": true, "reset": true, // recovery.go
+}
 
 // templateFuncs are the helpers templates may call.
 var templateFuncs = template.FuncMap{
