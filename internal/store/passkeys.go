@@ -34,6 +34,16 @@ type PasskeyStore struct{ db *DB }
 // PasskeyStore returns the database as package passkey's stores.
 func (db *DB) PasskeyStore() PasskeyStore { return PasskeyStore{db} }
 
+// Security events of passkeys, shown on the account page with the others.
+const (
+	EventPasskeyAdded   EventKind = "passkey_added"
+	EventPasskeyRemoved EventKind = "passkey_removed"
+	EventPasskeyLogin   EventKind = "passkey_login"
+	// EventPasskeyCloned is a sign-in refused because the passkey's sign
+	// counter did not move forward: a copy of it may be in someone's hands.
+	EventPasskeyCloned EventKind = "passkey_clone_detected"
+)
+
 // PasskeyHandleLen is the length of the WebAuthn user handles the store
 // makes.
 const PasskeyHandleLen = 32

@@ -84,6 +84,7 @@ type accountData struct {
 	Used      int64          // bytes, pending uploads included
 	Quota     int64
 	TwoFactor twoFactorView // TOTP and recovery codes (twofactor.go)
+	Passkeys  passkeyView   // passkeys.go
 }
 
 func (p *Pages) account(w http.ResponseWriter, r *http.Request) error {
@@ -109,6 +110,9 @@ func (p *Pages) showAccountWith(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	if err := p.fillTwoFactor(ctx, u.ID, &d.TwoFactor); err != nil {
+		return err
+	}
+	if err := p.fillPasskeys(ctx, u.ID, &d.Passkeys); err != nil {
 		return err
 	}
 	if p.files != nil {

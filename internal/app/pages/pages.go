@@ -57,7 +57,8 @@ type Options struct {
 	// unset in production) turns password reset off.
 	Mail Mailer
 	// BaseURL is the public origin (BASE_URL) that links in mail are
-	// built from, never the request's Host header.
+	// built from, never the request's Host header; also the passkeys'
+	// relying party ("" or an IP address host turns passkeys off).
 	BaseURL string
 	// EmailVerification is config.VerificationOptional, Mandatory or None.
 	EmailVerification string
@@ -78,6 +79,7 @@ type Pages struct {
 	events    web.Events
 	files     *files.Service
 	twofactor twoFactor // TOTP and recovery codes, see twofactor.go
+	passkeys  passkeys  // WebAuthn, see passkeys.go
 
 	flashes     *session.Value // a one-time message for the next page
 	credentials *session.Value // the credential version the session was started under
@@ -142,6 +144,9 @@ func New(o Options) (*Pages, error) {
 	}
 	p.bgSlots = make(chan struct{}, maxBackground)
 	if p.twofactor, err = newTwoFactor(o, p); err != nil {
+		return nil, err
+	}
+	if p.passkeys, err = newPasskeys(o, p); err != nil {
 		return nil, err
 	}
 
@@ -224,6 +229,7 @@ func (p *Pages) Handler() http.Handler {
 	handle("POST /account/2fa/totp/confirm", p.signedIn(p.confirmTOTP))
 	handle("POST /account/2fa/disable", p.signedIn(p.disableTOTP))
 	handle("POST /account/2fa/recovery-codes", p.signedIn(p.regenerateRecoveryCodes))
+	p.passkeyRoutes(mux, handle)
 	handle("/", func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("There is no page at this address.")
 	})

@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/bulwarkhq/bulwark/internal/testenv"
+)
+
+// startAppAtLocalhost starts the service on a loopback port with BASE_URL
+// http://localhost:PORT, the origin the browser will use: browsers treat
+// http://localhost as a secure context, so WebAuthn works without TLS.
+func startAppAtLocalhost(t *testing.T) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	cfg := testConfig(t, map[string]string{"BASE_URL": origin})
+	logs := &syncWriter{}
+	d, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		ln.Close()
+		t.Fatalf("app: %v", err)
+	}
+	d.Hasher = cheapHasher()
+	h, err := NewHandler(d)
+	if err != nil {
+		ln.Close()
+		d.Close()
+		t.Fatalf("app: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	srv.URL = origin
+	t.Cleanup(func() { srv.Close(); d.Close() })
+	return &testServer{Server: srv, deps: d, logs: logs}
+}
+
+// TestBrowserPasskey drives Chromium with a virtual authenticator (CTAP2,
+// internal transport, resident keys, user verification): register, add a
+// passkey from the account page, sign out, sign in with the passkey from
+// the login page. No page may raise a Content-Security-Policy violation or
+// a script error, and the server must receive no CSP report.
+func TestBrowserPasskey(t *testing.T) {
+	exe := testenv.Chromium(t)
+	s := startAppAtLocalhost(t)
+
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
+	for _, f := range testenv.ChromiumFlags() {
+		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+
+	var mu sync.Mutex
+	var problems []string
+	listen := chromedp.WithListener(func(ev any) {
+		var text string
+		switch e := ev.(type) {
+		case *log.EventEntryAdded:
+			if strings.Contains(e.Entry.Text, "Content Security Policy") || strings.Contains(e.Entry.Text, "Content-Security-Policy") {
+				text = e.Entry.Text
+			}
+		case *runtime.EventExceptionThrown:
+			text = "exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				text += " " + e.ExceptionDetails.Exception.Description
+			}
+		}
+		if text != "" {
+			mu.Lock()
+			problems = append(problems, text)
+			mu.Unlock()
+		}
+	})
+	browserCtx, cancel := chromedp.NewContext(allocCtx, listen)
+	defer cancel()
+	// The first call starts the browser; it must not carry a timeout.
+	if _, err := chromedp.Call(browserCtx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	defer cancelTimeout()
+	if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("runtime.enable: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatalf("webauthn.enable: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true,
+			AutomaticPresenceSimulation: true,
+		},
+	}); err != nil {
+		t.Fatalf("add virtual authenticator: %v", err)
+	}
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%s: %v (page problems: %q)", what, err, problems)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+
+	do("register",
+		chromedp.Navigate(s.URL+"/register"),
+		chromedp.SendKeys(`input[name=email]`, "passkey@example.com"),
+		chromedp.SendKeys(`input[name=name]`, "Passkey User"),
+		chromedp.SendKeys(`input[name=password]`, "copper meadow lantern thistle"),
+		chromedp.Click(`main button[type=submit]`),
+		chromedp.WaitVisible(`#passkey-add`),
+	)
+	do("add a passkey",
+		chromedp.SendKeys(`input[name=passkey_name]`, "Virtual key"),
+		chromedp.Click(`#passkey-add button`),
+		chromedp.WaitVisible(`table.passkeys`),
+	)
+	if body := text(`table.passkeys tbody`); !strings.Contains(body, "Virtual key") {
+		t.Fatalf("the new passkey is not listed:\n%s", body)
+	}
+	do("sign out",
+		chromedp.Click(`nav form button`),
+		chromedp.WaitVisible(`a[href="/login"]`),
+	)
+	do("sign in with the passkey",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(`[data-passkey-login]`),
+		chromedp.Click(`[data-passkey-login]`),
+		chromedp.WaitVisible(`#passkey-add`),
+	)
+	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/account") {
+		t.Fatalf("after the passkey sign-in at %s", url)
+	}
+	if events := text(`ul.events`); !strings.Contains(events, "passkey_login") || !strings.Contains(events, "passkey_added") {
+		t.Fatalf("the account page does not show the passkey events:\n%s", events)
+	}
+	if last := text(`table.passkeys tbody`); strings.Contains(last, "never") {
+		t.Fatalf("the passkey's last use is not shown:\n%s", last)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Fatalf("CSP violations or script errors: %q", problems)
+	}
+	if strings.Contains(s.logs.String(), "csp violation") {
+		t.Fatalf("the server received CSP reports:\n%s", s.logs.String())
+	}
+}
