@@ -122,6 +122,27 @@ func TestBrowserPasskey(t *testing.T) {
 			t.Fatalf("%s: %v (page problems: %q)", what, err, problems)
 		}
 	}
+	// waitFor polls until the page shows sel. The passkey steps end in a
+	// navigation started by the script (location.assign), during which a
+	// DOM query of chromedp can hit the old document's nodes; a fresh
+	// querySelector each time cannot.
+	waitFor := func(what, sel string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+				`(() => { const e = document.querySelector(`+"`"+sel+"`"+`); return !!e && !e.closest("[hidden]"); })()`))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%s: %s never shown (%v; page problems: %q)", what, sel, err, problems)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(sel))
@@ -137,13 +158,13 @@ func TestBrowserPasskey(t *testing.T) {
 		chromedp.SendKeys(`input[name=name]`, "Passkey User"),
 		chromedp.SendKeys(`input[name=password]`, "copper meadow lantern thistle"),
 		chromedp.Click(`main button[type=submit]`),
-		chromedp.WaitVisible(`#passkey-add`),
 	)
+	waitFor("register", `#passkey-add`)
 	do("add a passkey",
 		chromedp.SendKeys(`input[name=passkey_name]`, "Virtual key"),
 		chromedp.Click(`#passkey-add button`),
-		chromedp.WaitVisible(`table.passkeys`),
 	)
+	waitFor("add a passkey", `table.passkeys`)
 	if body := text(`table.passkeys tbody`); !strings.Contains(body, "Virtual key") {
 		t.Fatalf("the new passkey is not listed:\n%s", body)
 	}
@@ -155,8 +176,8 @@ func TestBrowserPasskey(t *testing.T) {
 		chromedp.Navigate(s.URL+"/login"),
 		chromedp.WaitVisible(`[data-passkey-login]`),
 		chromedp.Click(`[data-passkey-login]`),
-		chromedp.WaitVisible(`#passkey-add`),
 	)
+	waitFor("sign in with the passkey", `#passkey-add`)
 	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/account") {
 		t.Fatalf("after the passkey sign-in at %s", url)
 	}

@@ -367,3 +367,98 @@ func TestPasskeyBeginStartsNoSession(t *testing.T) {
 		t.Fatalf("options: %s (%v)", options, err)
 	}
 }
+
+// With TOTP on, a right password leads to /login/2fa, where one of the
+// account's passkeys can stand in for the code. Only that account's
+// passkeys are asked for and accepted: someone who knows Alice's password
+// cannot finish her second step with their own passkey. (Drop the
+// pending-user case from beginPasskeyLogin to see Bob's passkey sign in as
+// Bob instead of failing, and the check against pendingUser in
+// finishPasskeyLogin to see it finish Alice's sign-in.)
+func TestPasskeyAsSecondFactor(t *testing.T) {
+	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
+		alice := s.browser(t)
+		alice.register("alice@example.com", "Alice", goodPassword)
+		enableTOTP(t, alice, clk)
+		aliceKey := passkeytest.New(testOrigin)
+		addPasskey(t, alice, aliceKey, "Alice's key")
+		alice.submit("/account", "/logout", url.Values{})
+
+		bob := s.browser(t)
+		bob.register("bob@example.com", "Bob", goodPassword)
+		bobKey := passkeytest.New(testOrigin)
+		addPasskey(t, bob, bobKey, "Bob's key")
+
+		// Bob knows Alice's password, and answers her second step with
+		// his own passkey.
+		mallory := s.browser(t)
+		passwordStep(t, mallory, "alice@example.com", nil)
+		page := mallory.get("/login/2fa")
+		if !strings.Contains(page.body, "data-passkey-login") || !strings.Contains(page.body, `src="/static/passkey.js"`) {
+			t.Fatal("the second step offers no passkey")
+		}
+		token := mallory.token("/login/2fa")
+		res := mallory.postJSON("/login/passkey/begin", token, []byte(`{}`))
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.body, "allowCredentials") {
+			t.Fatalf("begin for the pending user: %d %.300s", res.StatusCode, res.body)
+		}
+		if _, err := bobKey.Login([]byte(res.body)); err == nil {
+			t.Fatal("Bob's authenticator found a credential the options allow")
+		}
+		var o map[string]any
+		json.Unmarshal([]byte(res.body), &o)
+		delete(o["publicKey"].(map[string]any), "allowCredentials")
+		opts, _ := json.Marshal(o)
+		assertion, err := bobKey.Login(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := mallory.postJSON("/login/passkey/finish", token, assertion); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("Bob's passkey for Alice's second step: %d, want 401", res.StatusCode)
+		}
+		if mallory.signedIn() {
+			t.Fatal("signed in with another user's passkey as the second factor")
+		}
+
+		// Alice, with her passkey.
+		passwordStep(t, alice, "alice@example.com", url.Values{"next": {"/search"}})
+		token = alice.token("/login/2fa")
+		res = alice.postJSON("/login/passkey/begin", token, []byte(`{}`))
+		assertion, err = aliceKey.Login([]byte(res.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin := alice.postJSON("/login/passkey/finish", token, assertion)
+		if fin.StatusCode != http.StatusSeeOther || fin.Header.Get("Location") != "/search" {
+			t.Fatalf("second step with a passkey: %d %q %.300s", fin.StatusCode, fin.Header.Get("Location"), fin.body)
+		}
+		if !alice.signedIn() {
+			t.Fatal("not signed in after the passkey second step")
+		}
+		if hasPasskeyEvent(t, s, "alice@example.com", store.EventPasskeyLogin) == false {
+			t.Fatal("no passkey_login event")
+		}
+	})
+}
+
+// The operator's `bulwark user reset-2fa` removes passkeys with the other
+// second factors: a lost or stolen passkey stops signing in.
+func TestResetSecondFactorsRemovesPasskeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		b := s.browser(t)
+		b.register("lea@example.com", "Lea", goodPassword)
+		auth := passkeytest.New(testOrigin)
+		addPasskey(t, b, auth, "Lost key")
+		b.submit("/account", "/logout", url.Values{})
+		removed, err := ResetSecondFactors(t.Context(), s.deps.Config, "lea@example.com")
+		if err != nil || !removed {
+			t.Fatalf("reset: %v %v", removed, err)
+		}
+		if keys := userPasskeys(t, s, "lea@example.com"); len(keys) != 0 {
+			t.Fatalf("passkeys after the reset: %+v", keys)
+		}
+		if res, _ := passkeyLogin(t, s.browser(t), auth); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("sign-in with a reset passkey: %d, want 401", res.StatusCode)
+		}
+	})
+}

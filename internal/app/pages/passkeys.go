@@ -287,6 +287,17 @@ func (p *Pages) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+// pendingHasPasskey reports whether a half-signed-in request's user has a
+// passkey to use as the second factor.
+func (p *Pages) pendingHasPasskey(r *http.Request) bool {
+	uid, ok := p.pendingUser(r)
+	if !ok || p.passkeys.rp == nil {
+		return false
+	}
+	keys, err := p.db.UserPasskeys(r.Context(), uid)
+	return err == nil && len(keys) > 0
+}
+
 func (p *Pages) passkeyCookieName() string {
 	return session.CookieName(passkeyCookieName, p.secureCookie)
 }

@@ -362,12 +362,14 @@ func (p *Pages) finishSignIn(w http.ResponseWriter, r *http.Request, userID int6
 }
 
 type secondStepForm struct {
-	Error string
+	Error   string
+	Passkey bool // the account has a passkey to use instead (passkeys.go)
 }
 
 func (p *Pages) renderSecondStep(w http.ResponseWriter, r *http.Request, status int, f secondStepForm) error {
 	// The visitor is not signed in: render issues tokens only to pages
 	// it knows have forms, so this one asks for its token itself.
+	f.Passkey = p.pendingHasPasskey(r)
 	return p.render(w, r, status, "login_2fa", page{
 		Title: "Second step", Data: f, CSRFToken: csrf.Token(r), CSRFField: csrf.TemplateField(r),
 	})
