@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -434,4 +437,67 @@ func TestEmailChange(t *testing.T) {
 			t.Fatal("a change link was mailed to another account's address")
 		}
 	})
+}
+
+// Tokens never reach the log when mail is sent by SMTP: a log line is read
+// by more people than a mailbox. Log the message body in Pages.mailTo or
+// mailer.Queue to see this fail.
+func TestMailedTokensNotLogged(t *testing.T) {
+	forEachBackendMail(t, map[string]string{"EMAIL_VERIFICATION": "optional"}, func(t *testing.T, e *mailEnv) {
+		b := e.browser(t)
+		b.register("quiet@example.com", "Quiet", goodPassword)
+		verify := linkRE.FindStringSubmatch(e.mail.Wait(t, "quiet@example.com", 0).Body)[2]
+		n := len(e.mail.Mails())
+		e.requestReset(t, "quiet@example.com")
+		e.mail.Wait(t, "quiet@example.com", n)
+		logs := e.logs.String()
+		if strings.Contains(logs, verify) {
+			t.Fatal("a verification token is in the log")
+		}
+		for _, m := range e.mail.Mails() {
+			if match := linkRE.FindStringSubmatch(m.Body); match != nil && strings.Contains(logs, match[2]) {
+				t.Fatalf("the token of %q is in the log", m.Subject)
+			}
+		}
+	})
+}
+
+// In development without SMTP_URL each mail goes to the log, link
+// included, so a developer can follow it; in production without it,
+// password reset says it is off.
+func TestMailWithoutSMTP(t *testing.T) {
+	s := startApp(t, map[string]string{"EMAIL_VERIFICATION": "optional"})
+	s.browser(t).register("dev@example.com", "Dev", goodPassword)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.logs.String(), "/verify-email?token=") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no link in the development log:\n%s", s.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	cfg := testConfig(t, map[string]string{"BULWARK_ENV": "production", "ALLOWED_HOSTS": "127.0.0.1",
+		"BASE_URL": "https://bulwark.example", "TRUSTED_PROXIES": "127.0.0.1"})
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Mail != nil {
+		t.Fatal("a mail queue in production without SMTP_URL")
+	}
+	h, err := NewHandler(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/password/forgot", nil)
+	req.Header.Set("X-Forwarded-Proto", "https") // from the trusted proxy
+	if res := (&testServer{Server: srv, deps: d}).browser(t).do(req); !strings.Contains(res.body, "not available") {
+		t.Fatalf("forgot page in production without mail: %d %.300s", res.StatusCode, res.body)
+	}
 }
