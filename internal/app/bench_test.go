@@ -97,7 +97,7 @@ func BenchmarkRoutes(b *testing.B) {
 	b.Cleanup(srv.Close)
 	br := (&testServer{Server: srv, deps: d}).browser(b)
 	br.register("bench@example.com", "Bench User", goodPassword)
-	for i := range 50 {
+	for i := range 1000 { // as bench/run.sh seeds
 		u := &store.User{Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("Bench User %d", i)}
 		if err := d.DB.CreateUser(context.Background(), u); err != nil {
 			b.Fatal(err)
