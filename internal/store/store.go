@@ -49,6 +49,8 @@ type DB struct {
 	// r takes reads. On SQLite it is a pool of query_only connections; on
 	// PostgreSQL and for an in-memory SQLite database it is w.
 	r *pool
+	// walkBelow is searchSmallTable; tests lower it (see candidateLimit).
+	walkBelow int64
 }
 
 // sqliteBusyTimeout is how long a SQLite connection waits for a lock held by
@@ -160,7 +162,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		// forever.
 		keepOneConn(w)
 		p := newPool(w, true)
-		db := &DB{dialect: DialectSQLite, w: p, r: p}
+		db := &DB{dialect: DialectSQLite, w: p, r: p, walkBelow: searchSmallTable}
 		if err := db.Ping(ctx); err != nil {
 			w.Close()
 			return nil, err
@@ -191,7 +193,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(10 * time.Minute)
 
-	db := &DB{dialect: DialectSQLite, w: newPool(w, true), r: newPool(r, true)}
+	db := &DB{dialect: DialectSQLite, w: newPool(w, true), r: newPool(r, true), walkBelow: searchSmallTable}
 	// The writer first: its first connection switches the file to WAL.
 	if err := db.Ping(ctx); err != nil {
 		db.Close()

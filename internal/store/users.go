@@ -320,7 +320,8 @@ const searchTrigram = `SELECT ` + searchColumns + `
 // among a million users.
 const searchCandidateCap = 2000
 
-// searchSmallTable is the size under which a search always walks.
+// searchSmallTable is the size under which a search always walks. Tests
+// that check the trigram plans on a few rows set DB.walkBelow to 0.
 const searchSmallTable = 2000
 
 // candidateLimit is the most trigram candidates worth sorting for a page of
@@ -338,7 +339,7 @@ func (db *DB) candidateLimit(ctx context.Context, limit int) (int, error) {
 	if err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM users`).Scan(&maxID); err != nil {
 		return 0, err
 	}
-	if maxID <= searchSmallTable {
+	if maxID <= db.walkBelow {
 		return 0, nil
 	}
 	n := int(math.Sqrt(float64(limit) * float64(maxID)))
