@@ -106,8 +106,8 @@ func TestBrowserJourney(t *testing.T) {
 		t.Fatalf("the account page does not list the other session:\n%s", body)
 	}
 	do("change password",
-		chromedp.SendKeys(`input[name=current_password]`, pw),
-		chromedp.SendKeys(`input[name=new_password]`, newPW),
+		chromedp.SendKeys(`form[action="/account/password"] input[name=current_password]`, pw),
+		chromedp.SendKeys(`form[action="/account/password"] input[name=new_password]`, newPW),
 		chromedp.Click(`form[action="/account/password"] button`),
 		chromedp.WaitVisible(`p.flash`),
 	)
