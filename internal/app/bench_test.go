@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/bulwarkhq/bulwark/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,6 +132,73 @@ func BenchmarkRoutes(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkRecoveryTiming measures the answers that must not tell a free
+// address from a taken one: registration with EMAIL_VERIFICATION=mandatory
+// and the password-reset request, with the service's real hasher and a real
+// SMTP server, and reports the median of each. Their pages are compared
+// byte for byte in recovery_test.go; this is the timing half.
+//
+//	go test -run '^$' -bench RecoveryTiming -benchtime 40x ./internal/app/
+func BenchmarkRecoveryTiming(b *testing.B) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { // two hours pass at every look: no budget runs out
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(2 * time.Hour)
+		return now
+	}
+	smtp := testenv.SMTP(b)
+	s := startAppWith(b, map[string]string{
+		"EMAIL_VERIFICATION": "mandatory", "SMTP_URL": smtp.URL(), "BASE_URL": "http://localhost:8080",
+		"RATELIMIT_LOGIN": "100000000 per minute",
+	}, func(d *Deps) {
+		d.Hasher = password.NewHasher(password.Options{})
+		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: clock})
+	})
+	hash, err := s.deps.Hasher.Hash(context.Background(), goodPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.deps.DB.CreateUser(context.Background(), &store.User{
+		Email: "taken@example.com", Name: "Taken", PasswordHash: hash, EmailVerified: true,
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	fresh := func() string { return fmt.Sprintf("free%d@example.com", n.Add(1)) }
+	cases := []struct {
+		name, page string
+		form       func() url.Values
+	}{
+		{"register/free", "/register", func() url.Values {
+			return url.Values{"email": {fresh()}, "name": {"Someone"}, "password": {"another long passphrase here"}}
+		}},
+		{"register/taken", "/register", func() url.Values {
+			return url.Values{"email": {"taken@example.com"}, "name": {"Someone"}, "password": {"another long passphrase here"}}
+		}},
+		{"forgot/unknown", "/password/forgot", func() url.Values { return url.Values{"email": {fresh()}} }},
+		{"forgot/known", "/password/forgot", func() url.Values { return url.Values{"email": {"taken@example.com"}} }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			br := s.browser(b)
+			times := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				form := c.form()
+				form.Set("csrf_token", br.token(c.page))
+				start := time.Now()
+				if res := br.post(c.page, form); res.StatusCode != http.StatusOK {
+					b.Fatalf("status %d, want 200", res.StatusCode)
+				}
+				times = append(times, time.Since(start))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2])/float64(time.Millisecond), "median-ms")
 		})
 	}
 }
