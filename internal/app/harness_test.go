@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -107,11 +110,38 @@ func startApp(t testing.TB, env map[string]string) *testServer {
 // (a hasher with other costs, say), as a test's own composition root.
 func startAppWith(t testing.TB, env map[string]string, change func(*Deps)) *testServer {
 	t.Helper()
+	return startAppOn(t, "127.0.0.1", env, change)
+}
+
+// startAppAtLocalhost starts the service on a loopback port whose origin,
+// http://localhost:PORT, is also BASE_URL, so that links in mail lead a
+// browser back to this server and WebAuthn has a valid relying party.
+// Browsers treat http://localhost as a secure context.
+func startAppAtLocalhost(t testing.TB, env map[string]string, change func(*Deps)) *testServer {
+	t.Helper()
+	return startAppOn(t, "localhost", env, change)
+}
+
+// startAppOn serves the service on a loopback port under the origin
+// http://host:PORT; with host "localhost" that origin is also BASE_URL.
+func startAppOn(t testing.TB, host string, env map[string]string, change func(*Deps)) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	origin := fmt.Sprintf("http://%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
+	if host == "localhost" {
+		all := map[string]string{"BASE_URL": origin}
+		maps.Copy(all, env)
+		env = all
+	}
 	cfg := testConfig(t, env)
 	logs := &syncWriter{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := Open(context.Background(), cfg, log)
 	if err != nil {
+		ln.Close()
 		t.Fatalf("app: %v", err)
 	}
 	d.Hasher = cheapHasher()
@@ -120,10 +150,15 @@ func startAppWith(t testing.TB, env map[string]string, change func(*Deps)) *test
 	}
 	h, err := NewHandler(d)
 	if err != nil {
+		ln.Close()
 		d.Close()
 		t.Fatalf("app: %v", err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	srv.URL = origin
 	t.Cleanup(func() { srv.Close(); d.Close() })
 	return &testServer{Server: srv, deps: d, logs: logs}
 }

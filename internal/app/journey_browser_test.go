@@ -2,10 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -42,48 +38,6 @@ func (c *offsetClock) Add(d time.Duration) {
 	c.offset += d
 }
 
-// startJourneyApp starts the service on a loopback port whose origin,
-// http://localhost:PORT, is also BASE_URL, so that the links in mail lead
-// the browser back to this server. Browsers treat http://localhost as a
-// secure context. env is added to the test defaults; change adjusts the
-// backends as in startAppWith.
-func startJourneyApp(t *testing.T, env map[string]string, change func(*Deps)) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	all := map[string]string{"BASE_URL": origin}
-	for k, v := range env {
-		all[k] = v
-	}
-	cfg := testConfig(t, all)
-	logs := &syncWriter{}
-	d, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		ln.Close()
-		t.Fatalf("app: %v", err)
-	}
-	d.Hasher = cheapHasher()
-	if change != nil {
-		change(d)
-	}
-	h, err := NewHandler(d)
-	if err != nil {
-		ln.Close()
-		d.Close()
-		t.Fatalf("app: %v", err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	srv.URL = origin
-	t.Cleanup(func() { srv.Close(); d.Close() })
-	return &testServer{Server: srv, deps: d, logs: logs}
-}
-
 // TestJourneyInBrowser is the whole account-recovery journey in one
 // Chromium tab, with mail through a real SMTP server: register, confirm
 // the address by the mailed link, turn on TOTP from the account page,
@@ -95,7 +49,7 @@ func TestJourneyInBrowser(t *testing.T) {
 	exe := testenv.Chromium(t)
 	smtp := testenv.SMTP(t)
 	clk := &offsetClock{}
-	s := startJourneyApp(t, map[string]string{
+	s := startAppAtLocalhost(t, map[string]string{
 		"SMTP_URL":           smtp.URL(),
 		"MAIL_FROM":          "bulwark@bulwark.example",
 		"EMAIL_VERIFICATION": "optional",

@@ -2,10 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -20,39 +16,6 @@ import (
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
-// startAppAtLocalhost starts the service on a loopback port with BASE_URL
-// http://localhost:PORT, the origin the browser will use: browsers treat
-// http://localhost as a secure context, so WebAuthn works without TLS.
-func startAppAtLocalhost(t *testing.T) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	cfg := testConfig(t, map[string]string{"BASE_URL": origin})
-	logs := &syncWriter{}
-	d, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		ln.Close()
-		t.Fatalf("app: %v", err)
-	}
-	d.Hasher = cheapHasher()
-	h, err := NewHandler(d)
-	if err != nil {
-		ln.Close()
-		d.Close()
-		t.Fatalf("app: %v", err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	srv.URL = origin
-	t.Cleanup(func() { srv.Close(); d.Close() })
-	return &testServer{Server: srv, deps: d, logs: logs}
-}
-
 // TestBrowserPasskey drives Chromium with a virtual authenticator (CTAP2,
 // internal transport, resident keys, user verification): register, add a
 // passkey from the account page, sign out, sign in with the passkey from
@@ -60,7 +23,7 @@ func startAppAtLocalhost(t *testing.T) *testServer {
 // a script error, and the server must receive no CSP report.
 func TestBrowserPasskey(t *testing.T) {
 	exe := testenv.Chromium(t)
-	s := startAppAtLocalhost(t)
+	s := startAppAtLocalhost(t, nil, nil)
 
 	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
 	for _, f := range testenv.ChromiumFlags() {
