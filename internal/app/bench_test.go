@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/testenv"
 	"io"
 	"log/slog"
@@ -106,6 +107,19 @@ func BenchmarkRoutes(b *testing.B) {
 		}
 	}
 	cookie := &http.Cookie{Name: "bulwark_session", Value: br.cookie("bulwark_session")}
+	owner, err := d.DB.UserByEmail(context.Background(), "bench@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := apikey.Generate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.DB.CreateAPIKey(context.Background(), &apikey.Key{
+		ID: tok.ID, UserID: owner.ID, Name: "bench", Hash: apikey.Hash(tok.Plaintext), Scopes: []apikey.Scope{"users:read"},
+	}); err != nil {
+		b.Fatal(err)
+	}
 
 	for _, route := range []struct {
 		name, path string
@@ -116,6 +130,7 @@ func BenchmarkRoutes(b *testing.B) {
 		{"login", "/login", false},
 		{"account", "/account", true},
 		{"search", "/search?q=bench", true},
+		{"api-me", "/api/me", false},
 	} {
 		b.Run(route.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -124,6 +139,9 @@ func BenchmarkRoutes(b *testing.B) {
 					req := httptest.NewRequest("GET", srv.URL+route.path, nil)
 					if route.signedIn {
 						req.AddCookie(cookie)
+					}
+					if route.name == "api-me" {
+						req.Header.Set("X-API-Key", tok.Plaintext)
 					}
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, req)
