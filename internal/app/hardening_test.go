@@ -7,6 +7,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -492,5 +493,55 @@ func TestWeakPasswordAskedToChange(t *testing.T) {
 	}
 	if !strings.Contains(b.get("/account").body, "choose a new one") {
 		t.Fatal("the account page does not ask for a new password")
+	}
+}
+
+// A signed-in page that only reads writes nothing (issue #12: pages must not
+// queue behind SQLite's single writer). PRAGMA data_version, read on a
+// connection of its own, changes whenever any other connection commits, so
+// it catches every write: a session saved on each request, a last-seen
+// stamp written more than once a minute, a CSRF secret made anew. Make
+// session.Manager save the session on every request (or lower its
+// TouchInterval to zero) to see it fail.
+func TestSignedInReadsWriteNothing(t *testing.T) {
+	s := startApp(t, nil)
+	b := s.browser(t)
+	b.register("reader@example.com", "Reader", goodPassword)
+	b.get("/account") // the first visit after sign-in may stamp last-seen
+
+	raw, err := sql.Open("sqlite", filepath.Join(s.deps.Config.DataDir, "bulwark.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	version := func() int64 {
+		var v int64
+		if err := conn.QueryRowContext(t.Context(), `PRAGMA data_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := version()
+	for range 20 {
+		for _, path := range []string{"/account", "/search?q=reader", "/"} {
+			if res := b.get(path); res.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %d", path, res.StatusCode)
+			}
+		}
+	}
+	if after := version(); after != before {
+		t.Fatalf("60 signed-in reads committed writes (data_version %d → %d)", before, after)
+	}
+	// The check itself sees writes: a profile change moves it.
+	if res := b.submit("/account", "/account/profile", url.Values{"name": {"Reader Two"}, "bio": {""}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("profile: %d", res.StatusCode)
+	}
+	if version() == before {
+		t.Fatal("data_version did not move after a write: the check is blind")
 	}
 }
