@@ -94,6 +94,7 @@ func (st *state) hasCookie(r *http.Request) bool {
 // anonymous forms has no reason to outlive it.
 func (st *state) setCookie(secret []byte) {
 	st.cookie, st.signedNow, st.cookieRead = secret, true, true
+	// #nosec G124 -- Secure follows Config (off only for plain-HTTP development); HttpOnly and SameSite are set
 	st.writeCookie(&http.Cookie{
 		Name: st.p.cookieName, Value: st.p.encodeCookie(secret), Path: "/",
 		Secure: st.p.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -102,6 +103,7 @@ func (st *state) setCookie(secret []byte) {
 
 func (st *state) deleteCookie() {
 	st.cookie, st.signedNow, st.cookieRead = nil, false, true
+	// #nosec G124 -- Secure follows Config (off only for plain-HTTP development); HttpOnly and SameSite are set
 	st.writeCookie(&http.Cookie{
 		Name: st.p.cookieName, Value: "", Path: "/", MaxAge: -1,
 		Secure: st.p.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,

@@ -359,7 +359,7 @@ func BenchmarkHandler(b *testing.B) {
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.HeaderMap)
+		clear(w.Header())
 		h.ServeHTTP(w, r)
 	}
 }

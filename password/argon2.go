@@ -149,8 +149,8 @@ func parseArgon2(s string) (argon2Hash, error) {
 		Memory:      uint32(m),
 		Iterations:  uint32(t),
 		Parallelism: uint8(p),
-		SaltLength:  uint32(len(a.salt)),
-		KeyLength:   uint32(len(a.key)),
+		SaltLength:  uint32(len(a.salt)), // #nosec G115 -- decoded from a hash string the Hasher's limits keep short
+		KeyLength:   uint32(len(a.key)),  // #nosec G115 -- decoded from a hash string the Hasher's limits keep short
 	}
 	return a, nil
 }

@@ -2,7 +2,7 @@ package password
 
 import (
 	"crypto/pbkdf2"
-	"crypto/sha1"
+	"crypto/sha1" // #nosec G505 -- only to verify imported Werkzeug pbkdf2:sha1 hashes, which NeedsRehash replaces; never for new hashes
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
@@ -85,6 +85,7 @@ const werkzeugScryptKeyLen = 64
 func (s scryptHash) scheme() string { return "scrypt" }
 
 func (s scryptHash) matches(password string) (bool, error) {
+	// #nosec G115 -- N, r and p are parsed at most MaxUint32 and checked against Python's INT_MAX maxmem
 	k, err := scrypt.Key([]byte(password), []byte(s.salt), int(s.n), int(s.r), int(s.p), werkzeugScryptKeyLen)
 	if err != nil {
 		return false, err
@@ -171,6 +172,7 @@ var pbkdf2Digests = map[string]struct {
 func (h pbkdf2Hash) scheme() string { return "pbkdf2-" + h.digest }
 
 func (h pbkdf2Hash) matches(password string) (bool, error) {
+	// #nosec G115 -- iterations are parsed at most MaxInt32
 	k, err := pbkdf2.Key(h.newHash, password, []byte(h.salt), int(h.iterations), len(h.key))
 	if err != nil {
 		return false, err

@@ -105,6 +105,7 @@ func (s *MemoryStore) Allow(ctx context.Context, key string, limits []Limit, cos
 		return Decision{}, fmt.Errorf("ratelimit: %w", err)
 	}
 	now := s.now().Sub(s.base)
+	// #nosec G115 -- len(s.shards) is a power of two, at least 1
 	sh := &s.shards[maphash.String(s.seed, key)&uint64(len(s.shards)-1)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

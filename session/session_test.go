@@ -573,18 +573,6 @@ func (b *browser) sessions() []listed {
 	return list
 }
 
-// currentID returns the public ID of the browser's own session.
-func (b *browser) currentID() string {
-	b.t.Helper()
-	for _, s := range b.sessions() {
-		if s.Current {
-			return s.PublicID
-		}
-	}
-	b.t.Fatal("no current session listed")
-	return ""
-}
-
 func wantUser(t *testing.T, b *browser, want string) {
 	t.Helper()
 	if got := b.whoami(); got != want {

@@ -144,7 +144,7 @@ func (rc *Receiver) Receive(ctx context.Context, r *http.Request) (*File, error)
 	)
 	fail := func(err error) (*File, error) {
 		if file != nil {
-			file.Pending.Abort(context.WithoutCancel(ctx))
+			_ = file.Pending.Abort(context.WithoutCancel(ctx)) // the first error is the one to report
 		}
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (rc *Receiver) receiveFile(ctx context.Context, body *bodyReader, part *mul
 		return nil, fmt.Errorf("upload: store: %w", err)
 	}
 	if !fr.eof {
-		p.Abort(context.WithoutCancel(ctx))
+		_ = p.Abort(context.WithoutCancel(ctx)) // the read error is the one to report
 		if fr.err != nil {
 			return nil, rc.readError(body, fr.err)
 		}

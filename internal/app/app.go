@@ -112,7 +112,7 @@ func (d *Deps) open(ctx context.Context) error {
 		return err
 	}
 	d.DB = db
-	d.closers = append(d.closers, func() { db.Close() })
+	d.closers = append(d.closers, func() { _ = db.Close() })
 
 	opts, err := cfg.RedisOptions()
 	if err != nil {
@@ -120,7 +120,7 @@ func (d *Deps) open(ctx context.Context) error {
 	}
 	if opts != nil {
 		d.Redis = redis.NewClient(opts)
-		d.closers = append(d.closers, func() { d.Redis.Close() })
+		d.closers = append(d.closers, func() { _ = d.Redis.Close() })
 		d.Sessions = goredisstore.NewWithPrefix(d.Redis, "bulwark:session:")
 		d.Limits = redisstore.New(d.Redis, "bulwark:rl:")
 	} else {
@@ -159,7 +159,7 @@ func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 	return db, nil

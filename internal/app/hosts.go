@@ -64,7 +64,7 @@ func (h hostCheck) Handler(next http.Handler) http.Handler {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte("Bad Request: this server does not serve that host name.\n"))
+			_, _ = w.Write([]byte("Bad Request: this server does not serve that host name.\n"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -104,7 +104,7 @@ func isHealthCheck(r *http.Request) bool {
 func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, "ok")
+	_, _ = io.WriteString(w, "ok")
 }
 
 func (d *Deps) readyz(w http.ResponseWriter, r *http.Request) {
@@ -113,8 +113,8 @@ func (d *Deps) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := d.Ready(r.Context()); err != nil {
 		d.Log.WarnContext(r.Context(), "not ready", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "unavailable")
+		_, _ = io.WriteString(w, "unavailable")
 		return
 	}
-	io.WriteString(w, "ok")
+	_, _ = io.WriteString(w, "ok")
 }

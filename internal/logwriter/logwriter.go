@@ -45,7 +45,7 @@ func (lw *Writer) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if len(p) > lw.buf.Available() && lw.buf.Buffered() > 0 {
-		lw.flushLocked()
+		_ = lw.flushLocked() // a failure is kept in lw.err
 	}
 	n, err := lw.buf.Write(p)
 	if err != nil {
@@ -90,7 +90,7 @@ func (lw *Writer) flushEvery(interval time.Duration) {
 		case <-lw.stop:
 			return
 		case <-t.C:
-			lw.Flush()
+			_ = lw.Flush() // a failure is kept in lw.err
 		}
 	}
 }
@@ -103,6 +103,6 @@ func (lw *Writer) Close() error {
 	<-lw.done
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	lw.flushLocked()
+	_ = lw.flushLocked() // a failure is kept in lw.err
 	return lw.err
 }

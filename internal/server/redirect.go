@@ -119,7 +119,7 @@ func (rd *redirector) closeConns(active bool) {
 	rd.closed = true
 	for c, isActive := range rd.conns {
 		if active || !isActive {
-			c.Close()
+			_ = c.Close()
 		}
 	}
 }
@@ -184,7 +184,7 @@ func (l *sniffListener) run() error {
 		}
 		delay = 0
 		if !l.rd.track(c) {
-			c.Close()
+			_ = c.Close()
 			continue
 		}
 		go l.dispatch(c)
@@ -197,7 +197,7 @@ func (l *sniffListener) dispatch(c net.Conn) {
 	handedOff := false
 	defer func() {
 		if !handedOff {
-			c.Close()
+			_ = c.Close()
 		}
 		l.rd.untrack(c)
 	}()

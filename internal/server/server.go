@@ -184,7 +184,7 @@ func Listen(ctx context.Context, o Options) (*Server, error) {
 	if o.HTTPAddr != "" {
 		s.httpLn, err = lc.Listen(ctx, "tcp", o.HTTPAddr)
 		if err != nil {
-			s.ln.Close()
+			_ = s.ln.Close()
 			return nil, fmt.Errorf("server: redirect listener: %w", err)
 		}
 	}
@@ -314,7 +314,7 @@ func (s *Server) shutdown(ctx context.Context, main, redirectOnly *sniffListener
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownTimeout)
 	defer cancel()
 	if redirectOnly != nil {
-		redirectOnly.Close()
+		_ = redirectOnly.Close()
 	}
 	var wg sync.WaitGroup
 	var rdErr error
@@ -325,10 +325,10 @@ func (s *Server) shutdown(ctx context.Context, main, redirectOnly *sniffListener
 	// and covers a ServeTLS that failed before it took the listener.
 	err := s.http.Shutdown(ctx)
 	if err != nil {
-		s.http.Close()
+		_ = s.http.Close()
 	}
 	if main != nil {
-		main.Close()
+		_ = main.Close()
 	}
 	wg.Wait()
 	if err == nil {

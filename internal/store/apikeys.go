@@ -21,6 +21,7 @@ import (
 
 var _ apikey.Store = (*DB)(nil)
 
+// #nosec G101 -- a column list, not a credential
 const apiKeyColumns = `k.id, k.user_id, u.admin, k.name, k.hash, k.scopes, k.created_at, k.last_used_at, k.expires_at, k.revoked_at`
 
 // CreateAPIKey stores k, whose ID, UserID, Name, Hash and Scopes are set

@@ -41,7 +41,7 @@ const (
 	EventPasskeyLogin   EventKind = "passkey_login"
 	// EventPasskeyCloned is a sign-in refused because the passkey's sign
 	// counter did not move forward: a copy of it may be in someone's hands.
-	EventPasskeyCloned EventKind = "passkey_clone_detected"
+	EventPasskeyCloned EventKind = "passkey_clone_detected" // #nosec G101 -- an event name, not a credential
 )
 
 // PasskeyHandleLen is the length of the WebAuthn user handles the store
@@ -136,6 +136,7 @@ func (db *DB) AddPasskey(ctx context.Context, p *Passkey) error {
 	return nil
 }
 
+// #nosec G101 -- a column list, not a credential
 const passkeyColumns = `p.id, p.user_id, p.name, p.credential_id, u.handle, p.public_key, p.sign_count, p.aaguid,
 	p.transports, p.backup_eligible, p.backup_state, p.user_verified, p.attestation_format, p.created_at, p.last_used_at`
 
@@ -149,7 +150,7 @@ func scanPasskey(row interface{ Scan(...any) error }, p *Passkey) error {
 	if err != nil {
 		return err
 	}
-	c.SignCount = uint32(count) // the schema bounds it to uint32
+	c.SignCount = uint32(count) // #nosec G115 -- the schema's CHECK bounds it to uint32
 	c.Transports = strings.Fields(transports)
 	return nil
 }

@@ -51,7 +51,7 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if prev, loaded := p.stmts.LoadOrStore(query, s); loaded {
-		s.Close()
+		_ = s.Close()
 		return prev.(*sql.Stmt)
 	}
 	p.n.Add(1)
@@ -85,7 +85,7 @@ func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.
 // Close closes the cached statements, then the pool.
 func (p *pool) Close() error {
 	p.stmts.Range(func(_, s any) bool {
-		s.(*sql.Stmt).Close()
+		_ = s.(*sql.Stmt).Close()
 		return true
 	})
 	return p.DB.Close()

@@ -164,7 +164,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		p := newPool(w, true)
 		db := &DB{dialect: DialectSQLite, w: p, r: p, walkBelow: searchSmallTable}
 		if err := db.Ping(ctx); err != nil {
-			w.Close()
+			_ = w.Close()
 			return nil, err
 		}
 		return db, nil
@@ -185,7 +185,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 
 	r, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
@@ -196,7 +196,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	db := &DB{dialect: DialectSQLite, w: newPool(w, true), r: newPool(r, true), walkBelow: searchSmallTable}
 	// The writer first: its first connection switches the file to WAL.
 	if err := db.Ping(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -206,6 +206,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 // does (SQLite would use 0644 less the umask), and takes group and other
 // permissions away from an existing one.
 func createPrivateFile(path string) error {
+	// #nosec G304 -- the database path is operator configuration (DATABASE_URL)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("store: create database file: %w", err)
@@ -250,7 +251,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	p := newPool(w, false)
 	db := &DB{dialect: DialectPostgres, w: p, r: p}
 	if err := db.w.PingContext(ctx); err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", redact(err, password))
 	}
 	return db, nil
@@ -404,7 +405,7 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback() // fn's error is the one to report
 		return err
 	}
 	return tx.Commit()

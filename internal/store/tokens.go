@@ -142,7 +142,7 @@ func (db *DB) inTxKeep(ctx context.Context, op string, fn func(*sql.Tx) error) e
 		}
 		return nil
 	default:
-		tx.Rollback()
+		_ = tx.Rollback()
 		return fail(op, err)
 	}
 }

@@ -154,7 +154,7 @@ func (s *Store) Open(ctx context.Context, name string) (upload.Object, error) {
 	}
 	info, err := obj.Stat()
 	if err != nil {
-		obj.Close()
+		_ = obj.Close()
 		if isNoSuchKey(err) {
 			return nil, fmt.Errorf("s3store: open %s: %w", name, upload.ErrNotFound)
 		}
@@ -251,7 +251,7 @@ func (p *pending) Commit(ctx context.Context, name string) error {
 	// The copy is what counts: a failure here leaves work for the sweep only.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	s.remove(ctx, p.key)
+	_ = s.remove(ctx, p.key)
 	return nil
 }
 

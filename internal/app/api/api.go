@@ -225,7 +225,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *web.Error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(problem{
+	_ = json.NewEncoder(w).Encode(problem{
 		Type: "about:blank", Title: http.StatusText(e.Status), Status: e.Status, Detail: e.Msg, Errors: e.Fields,
 	})
 }
@@ -245,6 +245,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // the client may have gone; the status is already sent
 	return nil
 }

@@ -44,7 +44,7 @@ import (
 // the script turns into a sentence.
 
 // passkeyCookieName holds the challenge id of an anonymous sign-in.
-const passkeyCookieName = "bulwark_passkey"
+const passkeyCookieName = "bulwark_passkey" // #nosec G101 -- a cookie name, not a credential
 
 // passkeyTimeout is how long a ceremony may take.
 const passkeyTimeout = 5 * time.Minute
@@ -224,6 +224,7 @@ func (p *Pages) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) error 
 		}
 		return err
 	}
+	// #nosec G124 -- Secure follows secureCookie (off only for plain-HTTP development); HttpOnly and SameSite are set
 	http.SetCookie(w, &http.Cookie{
 		Name: p.passkeyCookieName(), Value: c.ChallengeID, Path: "/", MaxAge: int(passkeyTimeout / time.Second),
 		Secure: p.secureCookie, HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -241,6 +242,7 @@ func (p *Pages) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) error
 	if c, err := r.Cookie(p.passkeyCookieName()); err == nil && len(c.Value) == passkey.ChallengeIDLen {
 		challenge = c.Value
 	}
+	// #nosec G124 -- Secure follows secureCookie (off only for plain-HTTP development); HttpOnly and SameSite are set
 	http.SetCookie(w, &http.Cookie{Name: p.passkeyCookieName(), Value: "", Path: "/", MaxAge: -1,
 		Secure: p.secureCookie, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	body, err := readCeremonyBody(r)
@@ -283,6 +285,7 @@ func (p *Pages) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) error
 	if next == "" {
 		next = "/account"
 	}
+	// #nosec G710 -- next passed web.LocalPath, which keeps only paths on this site
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
@@ -349,7 +352,7 @@ func writeOptions(w http.ResponseWriter, options json.RawMessage) error {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	w.Write(options)
+	_, _ = w.Write(options) // the client may have gone; the status is already sent
 	return nil
 }
 

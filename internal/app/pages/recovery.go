@@ -443,8 +443,9 @@ func resetMAC(key, msg []byte) []byte {
 func (p *Pages) setResetCookie(w http.ResponseWriter, token []byte) {
 	buf := make([]byte, 0, mailTokenLen+8+sha256.Size)
 	buf = append(buf, token...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(p.now().Add(resetLifetime).Unix()))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(p.now().Add(resetLifetime).Unix())) // #nosec G115 -- a time after 1970: positive, so it fits
 	buf = append(buf, resetMAC(p.keys[0], buf)...)
+	// #nosec G124 -- Secure follows secureCookie (off only for plain-HTTP development); HttpOnly and SameSite are set
 	http.SetCookie(w, &http.Cookie{
 		Name: p.resetCookieName(), Value: base64.RawURLEncoding.EncodeToString(buf), Path: "/",
 		MaxAge: int(resetLifetime / time.Second), Secure: p.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -452,6 +453,7 @@ func (p *Pages) setResetCookie(w http.ResponseWriter, token []byte) {
 }
 
 func (p *Pages) clearResetCookie(w http.ResponseWriter) {
+	// #nosec G124 -- Secure follows secureCookie (off only for plain-HTTP development); HttpOnly and SameSite are set
 	http.SetCookie(w, &http.Cookie{Name: p.resetCookieName(), Value: "", Path: "/", MaxAge: -1,
 		Secure: p.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
@@ -483,6 +485,7 @@ func parseResetCookie(v string, keys [][]byte, now time.Time) ([]byte, bool) {
 			valid = true
 		}
 	}
+	// #nosec G115 -- the value is under our MAC; one past MaxInt64 would read as negative, that is expired: fails closed
 	if !valid || now.Unix() >= int64(binary.BigEndian.Uint64(msg[mailTokenLen:])) {
 		return nil, false
 	}

@@ -150,9 +150,10 @@ func (p *Pages) deviceCookieName() string {
 // setDeviceCookie remembers that this browser signed in to userID.
 func (p *Pages) setDeviceCookie(w http.ResponseWriter, userID int64) {
 	buf := make([]byte, 8+deviceNonceLen, 8+deviceNonceLen+sha256.Size)
-	binary.BigEndian.PutUint64(buf, uint64(userID))
+	binary.BigEndian.PutUint64(buf, uint64(userID)) // #nosec G115 -- user ids are positive; the bits are only compared
 	rand.Read(buf[8:])
 	buf = append(buf, deviceMAC(p.keys[0], buf)...)
+	// #nosec G124 -- Secure follows secureCookie (off only for plain-HTTP development); HttpOnly and SameSite are set
 	http.SetCookie(w, &http.Cookie{
 		Name: p.deviceCookieName(), Value: base64.RawURLEncoding.EncodeToString(buf), Path: "/",
 		MaxAge: int(deviceLifetime / time.Second), Secure: p.secureCookie, HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -175,7 +176,7 @@ func (p *Pages) trustedDevice(r *http.Request, u *store.User) bool {
 		return false
 	}
 	msg, mac := b[:8+deviceNonceLen], b[8+deviceNonceLen:]
-	if binary.BigEndian.Uint64(msg) != uint64(u.ID) {
+	if binary.BigEndian.Uint64(msg) != uint64(u.ID) { // #nosec G115 -- user ids are positive; the bits are only compared
 		return false
 	}
 	for _, k := range p.keys {

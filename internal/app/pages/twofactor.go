@@ -481,7 +481,7 @@ func (p *Pages) totpQR(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "image/png")
 	h.Set("Cache-Control", "no-store")
-	w.Write(img)
+	_, _ = w.Write(img) // the client may have gone
 	return nil
 }
 
