@@ -94,6 +94,13 @@ type Options struct {
 	// MaxBytes is the longest password accepted, in bytes. Longer ones are
 	// refused with ErrTooLong before any work. Zero means 1024.
 	MaxBytes int
+
+	// OnWait, when set, is told how long each hash or verification waited
+	// for a slot, and err: nil when it got one, else the ErrBusy or
+	// context error it returns instead. It is for metrics (a queue that
+	// waits longer and longer is the first sign of a sign-in flood), so it
+	// runs on the caller's path: it must be fast and must not block.
+	OnWait func(wait time.Duration, err error)
 }
 
 // Hasher hashes new passwords with argon2id and verifies passwords against
@@ -106,6 +113,7 @@ type Hasher struct {
 	maxWait  time.Duration
 	maxBytes int
 	limits   limits
+	onWait   func(wait time.Duration, err error)
 
 	// dummy is an argon2id hash with h's parameters, a random salt and a
 	// random key that no password derives; VerifyDummy verifies against it.
@@ -122,6 +130,7 @@ func NewHasher(o Options) *Hasher {
 		params:   o.Params.withDefaults(),
 		maxWait:  o.MaxWait,
 		maxBytes: o.MaxBytes,
+		onWait:   o.OnWait,
 	}
 	n := o.MaxConcurrent
 	if n <= 0 {
@@ -253,19 +262,29 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	release = func() { <-h.slots }
 	select {
 	case h.slots <- struct{}{}:
+		if h.onWait != nil {
+			h.onWait(0, nil)
+		}
 		return release, nil
 	default:
 	}
+	start := time.Now()
 	t := time.NewTimer(h.maxWait)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
-		return release, nil
 	case <-t.C:
-		return nil, fmt.Errorf("%w: no slot free within %v", ErrBusy, h.maxWait)
+		err = fmt.Errorf("%w: no slot free within %v", ErrBusy, h.maxWait)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
+		err = fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
+	if h.onWait != nil {
+		h.onWait(time.Since(start), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return release, nil
 }
 
 func (h *Hasher) startWork(scheme string) {

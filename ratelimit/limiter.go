@@ -67,6 +67,25 @@ type Options struct {
 	// Logger receives store errors, at most one per second per Limiter so an
 	// outage does not flood the log. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, is told of every refusal and store failure, for
+	// metrics. Nil observes nothing.
+	Observer Observer
+}
+
+// An Observer hears what a Limiter decided, so an application can count
+// refusals per policy without this package knowing its metrics library.
+// Its methods are called on the request path: they must be fast and safe
+// for concurrent use. name is the Limiter's Name, a small fixed set; the
+// key (an address, an account) is never passed, so it cannot end up as a
+// metric label.
+type Observer interface {
+	// Refused is called when a check (Handler, or Allow with a cost of 0
+	// or more) finds the budget spent.
+	Refused(ctx context.Context, name string)
+	// StoreFailed is called when the store returned err, whether or not
+	// the Limiter fails open.
+	StoreFailed(ctx context.Context, name string, err error)
 }
 
 // LimitedError is the error ErrorHandler gets for a refused request. Its
@@ -90,6 +109,7 @@ type Limiter struct {
 	failOpen     bool
 	errorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	logger       *slog.Logger
+	observer     Observer
 
 	lastLog atomic.Int64 // unix nanoseconds of the last logged error
 }
@@ -123,6 +143,7 @@ func New(o Options) (*Limiter, error) {
 		failOpen:     o.FailOpen,
 		errorHandler: o.ErrorHandler,
 		logger:       o.Logger,
+		observer:     o.Observer,
 	}
 	if l.key == nil {
 		l.key = ByIP(nil)
@@ -171,7 +192,16 @@ func (l *Limiter) Allow(ctx context.Context, key string, cost int) (Decision, er
 	if l.store == nil {
 		return Decision{}, errNotNew
 	}
-	return l.store.Allow(ctx, l.name+":"+key, l.limits, cost)
+	d, err := l.store.Allow(ctx, l.name+":"+key, l.limits, cost)
+	if l.observer != nil {
+		switch {
+		case err != nil:
+			l.observer.StoreFailed(ctx, l.name, err)
+		case !d.Allowed && cost >= 0:
+			l.observer.Refused(ctx, l.name)
+		}
+	}
+	return d, err
 }
 
 // errNotNew fails every request of a Limiter not made by New: closed, as

@@ -56,6 +56,10 @@ type Deps struct {
 	// sign-in's five minutes, TOTP codes); nil is time.Now.
 	Now func() time.Time
 
+	// Metrics count what the service does, served on METRICS_ADDR only
+	// (see metrics.go). Open wires them into the backends it builds.
+	Metrics *Metrics
+
 	closers []func()
 }
 
@@ -85,7 +89,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Deps, err
 			return nil, &UnsafeConfigError{bad}
 		}
 	}
-	d := &Deps{Config: cfg, Log: slog.New(web.LogHandler{Handler: log.Handler()})}
+	d := &Deps{Config: cfg, Log: slog.New(web.LogHandler{Handler: log.Handler()}), Metrics: newMetrics()}
 	if err := d.open(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -130,8 +134,8 @@ func (d *Deps) open(ctx context.Context) error {
 		d.every(10*time.Minute, "delete expired sessions", db.DeleteExpiredSessions)
 		d.Limits = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	}
-	d.Hasher = password.NewHasher(password.Options{})
-	if d.Files, err = openFiles(ctx, cfg, db, d.Log); err != nil {
+	d.Hasher = password.NewHasher(password.Options{OnWait: d.Metrics.observeHashWait})
+	if d.Files, err = openFiles(ctx, cfg, db, d.Log, d.Metrics); err != nil {
 		return err
 	}
 	// Reconcile storage with the rows now (a crash may have left either

@@ -30,7 +30,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return server.Run(ctx, server.Options{
+	// The metrics listener starts before the service and stops with it.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	_, metricsDone, err := d.startMetrics(ctx, log)
+	if err != nil {
+		return err
+	}
+	err = server.Run(ctx, server.Options{
 		Addr:        cfg.Addr,
 		Handler:     h,
 		TLSCertFile: cfg.TLSCertFile,
@@ -38,6 +45,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		HTTPAddr:    cfg.HTTPAddr,
 		Logger:      log,
 	})
+	stop()
+	return errors.Join(err, metricsDone())
 }
 
 // Migrate applies the database migrations.

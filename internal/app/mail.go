@@ -35,7 +35,7 @@ func (d *Deps) openMail() error {
 		d.Log.Warn("SMTP_URL is not set: password reset and email verification mail are off")
 		return nil
 	}
-	q := mailer.NewQueue(s, mailer.QueueOptions{Log: d.Log})
+	q := mailer.NewQueue(d.Metrics.sender(s), mailer.QueueOptions{Log: d.Log})
 	d.Mail = q
 	d.closers = append(d.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), mailDrainTimeout)
@@ -47,11 +47,11 @@ func (d *Deps) openMail() error {
 	return nil
 }
 
-// mailer returns Mail as the pages' interface: nil, not a nil *Queue, when
-// there is none.
+// mailer returns Mail as the pages' interface, counting refused messages:
+// nil, not a nil *Queue, when there is none.
 func (d *Deps) mailer() pages.Mailer {
 	if d.Mail == nil {
 		return nil
 	}
-	return d.Mail
+	return meteredMailer{d.Mail, d.Metrics}
 }

@@ -47,6 +47,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		MaxBodyBytes: cfg.MaxContentLength, SecretKeys: d.SecretKeys, MaxSearchLength: maxSearchLength,
 		Files: d.Files, Now: d.Now,
 		Mail: d.mailer(), BaseURL: cfg.BaseURL, EmailVerification: cfg.EmailVerification,
+		Meter: d.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func NewHandler(d *Deps) (http.Handler, error) {
 		Policy:       policy.Policy{MinLength: cfg.PasswordMinLength},
 		DefaultLimit: cfg.RateLimitDefault, KeyLimit: cfg.RateLimitAPI, FailedKeyLimit: cfg.RateLimitLogin,
 		FailOpen: cfg.RateLimitFailOpen, MaxBodyBytes: cfg.MaxContentLength, MaxSearchLength: maxSearchLength,
-		Webhook: hooks, Files: d.Files,
+		Webhook: hooks, Files: d.Files, Meter: d.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -86,12 +87,14 @@ func NewHandler(d *Deps) (http.Handler, error) {
 	mux.Handle("/api/", apiGroup.Handler())
 	mux.Handle("/", pg.Handler())
 
-	var h http.Handler = mux
+	// /metrics is deliberately not here: it is served on METRICS_ADDR only.
+	var h http.Handler = web.Routed(mux)
 	h = hosts.Handler(h)
 	h = hdrs.Handler(h)
 	h = web.AccessLog(d.Log, h)
 	h = ips.Handler(h)
 	h = web.RequestIDs(ips, h)
+	h = d.Metrics.Instrument(h)
 	return h, nil
 }
 

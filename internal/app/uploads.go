@@ -14,8 +14,8 @@ import (
 )
 
 // openFiles opens UPLOAD_STORAGE (a directory, or an S3 bucket shared by
-// every instance) and builds the file service on it.
-func openFiles(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) (*files.Service, error) {
+// every instance) and builds the file service on it, counted by m.
+func openFiles(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger, m *Metrics) (*files.Service, error) {
 	var storage upload.Storage
 	switch {
 	case strings.HasPrefix(cfg.UploadStorage, "s3://"):
@@ -34,6 +34,7 @@ func openFiles(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.
 		}
 		storage = disk
 	}
+	storage = m.storage(storage)
 	types, err := upload.NewTypes(cfg.UploadExtensions)
 	if err != nil {
 		return nil, fmt.Errorf("UPLOAD_EXTENSIONS: %w", err)

@@ -433,14 +433,6 @@ func (c *checker) other() {
 		c.add(Warning, "W032", "ALLOWED_HOSTS allows any host: redirects and links may name a host an attacker chose",
 			"list the public host names")
 	}
-	// Settings read and checked today whose feature has not landed yet.
-	var reserved []string
-	if cfg.MetricsAddr != "" {
-		reserved = append(reserved, "METRICS_ADDR")
-	}
-	if len(reserved) > 0 {
-		c.add(Info, "I033", "accepted, not used yet: "+strings.Join(reserved, ", ")+" (their features arrive in later releases)", "")
-	}
 	var risky []string
 	for _, e := range cfg.UploadExtensions {
 		if riskyExtensions[e] {

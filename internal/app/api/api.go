@@ -45,6 +45,9 @@ type Options struct {
 	Webhook WebhookVerifier
 	// Files serves /api/files; nil turns those routes off (404).
 	Files *files.Service
+	// Meter counts refusals and server errors for the service's metrics;
+	// nil counts nothing.
+	Meter web.Meter
 }
 
 // API serves /api/.
@@ -73,7 +76,7 @@ func New(o Options) (*API, error) {
 	}
 	a := &API{log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy, ips: o.IPs, webhook: o.Webhook, files: o.Files,
 		maxBody: o.MaxBodyBytes, maxSearch: o.MaxSearchLength}
-	a.errors = web.Responder{Log: o.Log, Write: writeProblem}
+	a.errors = web.Responder{Log: o.Log, Write: writeProblem, Meter: o.Meter}
 	var err error
 	if a.json, err = input.New(input.Options{MaxBytes: o.MaxBodyBytes}); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -103,7 +106,7 @@ func New(o Options) (*API, error) {
 	} {
 		*l.l, err = ratelimit.New(ratelimit.Options{
 			Store: o.Limits, Limits: l.limits, Name: l.name, Key: l.key, FailOpen: l.failOpen, Logger: o.Log,
-			ErrorHandler: web.LimitErrors(a.errors),
+			ErrorHandler: web.LimitErrors(a.errors), Observer: o.Meter,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("api: %s limit: %w", l.name, err)
@@ -165,7 +168,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("/api/", a.errors.Handle(func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("No such API endpoint.")
 	}))
-	var h http.Handler = mux
+	var h http.Handler = web.Routed(mux) // the matched pattern, for the metrics
 	h = a.defaultLimit.Handler(h)
 	h = a.errors.LimitBody(a.maxBody, h)
 	return a.errors.Recover(h)

@@ -65,6 +65,9 @@ type Options struct {
 	// Now is the clock of the two-step sign-in (its five minutes, the TOTP
 	// time step); nil is time.Now. Tests move it.
 	Now func() time.Time
+	// Meter counts refusals, security events and server errors for the
+	// service's metrics; nil counts nothing.
+	Meter web.Meter
 }
 
 // Pages serves the HTML pages.
@@ -102,6 +105,7 @@ type Pages struct {
 	// the session is loaded.
 	errors, bareErrors web.Responder
 
+	meter        web.Meter // nil: no metrics
 	keys         [][]byte
 	secureCookie bool
 	maxBody      int64
@@ -116,11 +120,11 @@ func New(o Options) (*Pages, error) {
 	}
 	p := &Pages{
 		log: o.Log, db: o.DB, hasher: o.Hasher, policy: o.Policy,
-		events: web.Events{DB: o.DB, Log: o.Log}, keys: o.SecretKeys, files: o.Files,
+		events: web.Events{DB: o.DB, Log: o.Log, Meter: o.Meter}, keys: o.SecretKeys, files: o.Files, meter: o.Meter,
 		secureCookie: o.Sessions.Secure, maxBody: o.MaxBodyBytes, maxSearch: o.MaxSearchLength,
 	}
-	p.errors = web.Responder{Log: o.Log, Write: p.writeError}
-	p.bareErrors = web.Responder{Log: o.Log, Write: p.writeBareError}
+	p.errors = web.Responder{Log: o.Log, Write: p.writeError, Meter: o.Meter}
+	p.bareErrors = web.Responder{Log: o.Log, Write: p.writeBareError, Meter: o.Meter}
 	var err error
 	if p.templates, err = parseTemplates(); err != nil {
 		return nil, err
@@ -185,7 +189,7 @@ func New(o Options) (*Pages, error) {
 	for _, l := range limiters {
 		*l.l, err = ratelimit.New(ratelimit.Options{
 			Store: o.Limits, Limits: l.limits, Name: l.name, Key: byIP, FailOpen: l.failOpen, Logger: o.Log,
-			ErrorHandler: web.LimitErrors(l.errors),
+			ErrorHandler: web.LimitErrors(l.errors), Observer: o.Meter,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("pages: %s limit: %w", l.name, err)
@@ -233,14 +237,15 @@ func (p *Pages) Handler() http.Handler {
 	handle("/", func(http.ResponseWriter, *http.Request) error {
 		return web.NotFound("There is no page at this address.")
 	})
-	withSession := p.sessions.Handler(p.csrf.Handler(mux))
+	// Routed hands the matched pattern out to the metrics (package web).
+	withSession := p.sessions.Handler(p.csrf.Handler(web.Routed(mux)))
 
 	// CSP reports come from browsers without a session or a token.
 	outer := http.NewServeMux()
 	outer.Handle("POST /csp-report", http.HandlerFunc(p.cspReport))
 	outer.Handle("/", withSession)
 
-	var h http.Handler = outer
+	var h http.Handler = web.Routed(outer)
 	h = p.defaultLimit.Handler(h)
 	h = p.bareErrors.LimitBody(p.maxBody, h)
 	return p.bareErrors.Recover(h)
@@ -270,6 +275,9 @@ func (p *Pages) csrfFailed(w http.ResponseWriter, r *http.Request, reason error)
 	if errors.Is(reason, csrf.ErrTooLarge) {
 		p.errors.Error(w, r, web.TooLarge(p.maxBody)) // the body was too large to find the token in
 		return
+	}
+	if p.meter != nil {
+		p.meter.CSRFRefused(r, reason)
 	}
 	p.log.WarnContext(r.Context(), "csrf refused", "path", r.URL.Path, "reason", reason.Error(), "client", web.ClientAddr(r))
 	p.errors.Error(w, r, web.Forbidden(

@@ -73,7 +73,7 @@ func newPasskeys(o Options, p *Pages) (passkeys, error) {
 	pk.pending = p.sessions.Value("passkey.registration")
 	pk.limit, err = ratelimit.New(ratelimit.Options{
 		Store: o.Limits, Limits: o.LoginLimit, Name: "login-passkey", Key: ratelimit.ByIP(o.IPs),
-		Logger: o.Log, ErrorHandler: web.LimitErrors(p.errors),
+		Logger: o.Log, ErrorHandler: web.LimitErrors(p.errors), Observer: o.Meter,
 	})
 	if err != nil {
 		return pk, fmt.Errorf("pages: passkey limit: %w", err)

@@ -81,7 +81,7 @@ func newTwoFactor(o Options, p *Pages) (twoFactor, error) {
 	}
 	tf.limit, err = ratelimit.New(ratelimit.Options{
 		Store: o.Limits, Limits: ratelimit.MustParse(twoFactorLimit), Name: "second-factor",
-		Key: ratelimit.ByIP(o.IPs), Logger: o.Log, ErrorHandler: web.LimitErrors(p.errors),
+		Key: ratelimit.ByIP(o.IPs), Logger: o.Log, ErrorHandler: web.LimitErrors(p.errors), Observer: o.Meter,
 	})
 	if err != nil {
 		return tf, fmt.Errorf("pages: second-factor limit: %w", err)

@@ -28,6 +28,9 @@ type Error struct {
 	Err        error
 	RetryAfter time.Duration // > 0: the response carries Retry-After
 	Fields     []FieldError  // per-field problems of a form or JSON body
+	// Backend names what was down or busy for a 503 made by Unavailable
+	// ("session store") or Busy ("password hasher"), for metrics.
+	Backend string
 }
 
 // FieldError is one invalid input field: the field's name as the client
@@ -138,7 +141,7 @@ const busyRetry = 2 * time.Second
 
 // Busy is a 503 for work the server sheds under load (password hashing).
 func Busy(err error) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: busyRetry, Err: err,
+	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: busyRetry, Err: err, Backend: "password hasher",
 		Msg: "The server is busy. Please try again in a few seconds."}
 }
 
@@ -148,7 +151,7 @@ const unavailableRetry = 5 * time.Second
 // Unavailable is a 503 for a security check that cannot run because a
 // backend (session or limit store, database) is down: fail closed.
 func Unavailable(what string, err error) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: unavailableRetry,
+	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: unavailableRetry, Backend: what,
 		Err: fmt.Errorf("%s unavailable: %w", what, err),
 		Msg: "A service this request needs is briefly unavailable. Please try again in a few seconds."}
 }

@@ -13,6 +13,8 @@ import (
 type Events struct {
 	DB  *store.DB
 	Log *slog.Logger
+	// Meter, when set, counts every event by kind.
+	Meter Meter
 }
 
 // Record stores an event about r in the log and the database. An event
@@ -21,6 +23,9 @@ type Events struct {
 // failure to store it is logged, never shown: the request goes on.
 func (ev Events) Record(r *http.Request, userID int64, kind store.EventKind) {
 	ctx := r.Context()
+	if ev.Meter != nil {
+		ev.Meter.Event(r, kind)
+	}
 	ip := ClientAddr(r)
 	ev.Log.InfoContext(ctx, "security event", "event", string(kind), "user_id", userID, "client", ip)
 	var err error

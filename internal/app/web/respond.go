@@ -13,6 +13,8 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 type Responder struct {
 	Log   *slog.Logger
 	Write func(w http.ResponseWriter, r *http.Request, e *Error)
+	// Meter, when set, counts the server errors (5xx) written.
+	Meter Meter
 }
 
 // Handle adapts f to http.Handler: an error f returns goes to Error.
@@ -29,6 +31,9 @@ func (rs Responder) Handle(f HandlerFunc) http.Handler {
 // middleware error hook: func(w, r, err).
 func (rs Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
+	if e.Status >= 500 && rs.Meter != nil {
+		rs.Meter.ServerError(r, e)
+	}
 	switch {
 	case e.Status >= 500:
 		rs.Log.ErrorContext(r.Context(), "request failed", "status", e.Status, "error", errString(e.Err))
