@@ -335,17 +335,20 @@ func (m *Metrics) CSRFRefused(_ *http.Request, reason error) {
 	m.csrfRefusals.WithLabelValues(label).Inc()
 }
 
-// errorCause names what made a request fail: the backend a 503 names
-// ("session store" → "session-store"), upload storage, the database, or
-// "internal" for the rest.
+// errorCause names what made a request fail: upload storage, the backend
+// a 503 names ("session store" → "session-store"), the database, or
+// "internal" for the rest. A 503 that names only "backend" (web.AsError's
+// answer to a connection that failed) is told apart by its error.
 func errorCause(e *web.Error) string {
 	switch {
-	case e.Backend != "":
-		return strings.ReplaceAll(strings.ToLower(e.Backend), " ", "-")
 	case errors.Is(e.Err, errStorage):
 		return "storage"
+	case e.Backend != "" && e.Backend != "backend":
+		return strings.ReplaceAll(strings.ToLower(e.Backend), " ", "-")
 	case isDatabaseError(e.Err):
 		return "database"
+	case e.Backend != "":
+		return "backend"
 	}
 	return "internal"
 }

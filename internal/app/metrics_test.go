@@ -341,6 +341,8 @@ func TestErrorCause(t *testing.T) {
 		{web.Busy(password.ErrBusy), "password-hasher"},
 		{web.Internal(fmt.Errorf("commit upload: %w", &storageError{errors.New("s3: 500")})), "storage"},
 		{web.Internal(fmt.Errorf("store: user: %w", &net.OpError{Op: "dial", Err: errors.New("refused")})), "database"},
+		{web.Unavailable("backend", &net.OpError{Op: "dial", Err: errors.New("refused")}), "database"},
+		{web.Unavailable("backend", &storageError{&net.OpError{Op: "dial", Err: errors.New("refused")}}), "storage"},
 		{web.Internal(fmt.Errorf("x: %w", context.DeadlineExceeded)), "internal"},
 		{web.Internal(errors.New("handler panicked")), "internal"},
 	} {
