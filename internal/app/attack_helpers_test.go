@@ -13,6 +13,15 @@ import (
 // Each file's doc comment names the older tests that already prove part of
 // its category, so the suite adds only what was missing. This file holds
 // what several categories share.
+//
+// Two categories have no file of their own. A06 Insecure Design is about
+// the design, not an input: its concrete cases are in other files and
+// older tests (the route review in A01, limits that cannot lock a user out
+// in TestNoLockOut, the quota race in TestFilesQuotaRace, anonymous forms
+// that write nothing in TestAnonymousFormsWriteNothing). A09 Logging and
+// Alerting Failures is proven by TestSecurityEventsRecorded,
+// TestEveryLogLineOfARequestHasItsID, TestMailedTokensNotLogged and
+// TestUnknownEmailFailuresAreCounted, and by the metrics of METRICS_ADDR.
 
 // leakMarkers appear in Go stack traces, driver errors and raw error
 // strings; none belongs in an answer to a client.
