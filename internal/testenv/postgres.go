@@ -46,7 +46,12 @@ func Postgres(t testing.TB) string {
 	if sharedPostgres.err != nil {
 		t.Fatalf("testenv: start PostgreSQL: %v", sharedPostgres.err)
 	}
-	s := sharedPostgres.srv
+	return sharedPostgres.srv.newDatabase(t)
+}
+
+// newDatabase creates an empty database on s and returns its URL.
+func (s *postgresServer) newDatabase(t testing.TB) string {
+	t.Helper()
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), s.dbs.Add(1))
 	ctx, cancel := runCtx(30 * time.Second)
 	defer cancel()
@@ -60,6 +65,61 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("testenv: create database: %v", err)
 	}
 	return s.url(name)
+}
+
+// PostgresServer is a PostgreSQL server of one test's own, for tests that
+// stop it and start it again (NewPostgres). A restarted server listens on
+// the same port over the same data directory, so URL stays valid.
+type PostgresServer struct {
+	URL string // an empty database made for the test
+
+	srv     *postgresServer
+	mu      sync.Mutex
+	running bool
+}
+
+// NewPostgres starts a PostgreSQL server of the test's own (initdb takes a
+// few seconds) with one empty database, and stops it when the test ends.
+// Tests that only need a database use Postgres, which shares one server.
+func NewPostgres(t testing.TB) *PostgresServer {
+	t.Helper()
+	binDir := postgresBinDir()
+	if binDir == "" {
+		missing(t, "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)", "postgresql")
+	}
+	s, err := startPostgres(binDir)
+	if err != nil {
+		t.Fatalf("testenv: start PostgreSQL: %v", err)
+	}
+	t.Cleanup(s.stop)
+	p := &PostgresServer{srv: s, running: true}
+	p.URL = s.newDatabase(t)
+	return p
+}
+
+// Stop ends the server as a crash would: open connections are cut and no
+// new ones are accepted until Start.
+func (p *PostgresServer) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		p.srv.halt()
+		p.running = false
+	}
+}
+
+// Start starts a stopped server again on the same port and data.
+func (p *PostgresServer) Start(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		return
+	}
+	if err := p.srv.start(); err != nil {
+		t.Fatalf("testenv: restart PostgreSQL: %v", err)
+	}
+	p.running = true
 }
 
 func (s *postgresServer) url(db string) string {
@@ -97,17 +157,28 @@ func startPostgres(binDir string) (*postgresServer, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
-	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", s.port, dir)
-	if out, err := s.run(time.Minute, "pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %w: %s %s", err, out, trimOutput(log))
-	}
-	if err := waitTCP("127.0.0.1:"+s.port, 30*time.Second); err != nil {
+	if err := s.start(); err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// start runs the server over its data directory on its port, which a
+// stopped server keeps: NewPostgres's Start relies on that.
+func (s *postgresServer) start() error {
+	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", s.port, s.dir)
+	if out, err := s.run(time.Minute, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %w: %s %s", err, out, trimOutput(log))
+	}
+	return waitTCP("127.0.0.1:"+s.port, 30*time.Second)
+}
+
+// halt stops the server the way a crash would (no shutdown checkpoint,
+// clients cut off at once) and keeps its data directory.
+func (s *postgresServer) halt() {
+	s.run(time.Minute, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 }
 
 // run runs a PostgreSQL binary, as the postgres user when we are root.
@@ -127,7 +198,7 @@ func (s *postgresServer) run(timeout time.Duration, name string, args ...string)
 }
 
 func (s *postgresServer) stop() {
-	s.run(time.Minute, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+	s.halt()
 	os.RemoveAll(s.dir)
 }
 

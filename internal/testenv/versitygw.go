@@ -34,13 +34,16 @@ type S3Server struct {
 }
 
 type versityGW struct {
+	bin     string
 	dir     string // holds root/ (the buckets) and the gateway's log
 	addr    string
 	access  string
 	secret  string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has exited
 	buckets atomic.Int64
+
+	mu     sync.Mutex // guards cmd and exited across Stop and Start (S3Gateway)
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
 var sharedS3 struct {
@@ -77,7 +80,12 @@ func S3(t testing.TB) S3Server {
 	if sharedS3.err != nil {
 		t.Fatalf("testenv: start versitygw: %v", sharedS3.err)
 	}
-	s := sharedS3.srv
+	return sharedS3.srv.newBucket(t)
+}
+
+// newBucket makes an empty bucket on s.
+func (s *versityGW) newBucket(t testing.TB) S3Server {
+	t.Helper()
 	bucket := fmt.Sprintf("test-%d", s.buckets.Add(1))
 	// The posix backend serves each directory under its root as a bucket.
 	if err := os.Mkdir(filepath.Join(s.dir, "root", bucket), 0o700); err != nil {
@@ -89,6 +97,47 @@ func S3(t testing.TB) S3Server {
 		AccessKeyID:     s.access,
 		SecretAccessKey: s.secret,
 		Bucket:          bucket,
+	}
+}
+
+// S3Gateway is a versitygw of one test's own (NewS3), for tests that stop
+// it and start it again. A restarted gateway listens on the same address
+// over the same buckets, with the same keys, so S3Server stays valid.
+type S3Gateway struct {
+	S3Server // one empty bucket made for the test
+
+	gw *versityGW
+}
+
+// NewS3 starts a versitygw of the test's own with one empty bucket, and
+// stops it when the test ends. It is found, skipped or failed like S3.
+// Tests that only need a bucket use S3, which shares one gateway.
+func NewS3(t testing.TB) *S3Gateway {
+	t.Helper()
+	bin := versityGWPath()
+	if bin == "" {
+		msg := "versitygw not found on PATH or in the Go bin directory: install versitygw: " + VersityGWInstall
+		if Required() {
+			t.Fatalf("%s; %s=1 requires it", msg, RequireEnv)
+		}
+		t.Skip(msg)
+	}
+	gw, err := startVersityGW(bin)
+	if err != nil {
+		t.Fatalf("testenv: start versitygw: %v", err)
+	}
+	t.Cleanup(gw.stop)
+	return &S3Gateway{S3Server: gw.newBucket(t), gw: gw}
+}
+
+// Stop kills the gateway; its buckets and objects stay on disk.
+func (g *S3Gateway) Stop() { g.gw.halt() }
+
+// Start starts a stopped gateway again on the same address.
+func (g *S3Gateway) Start(t testing.TB) {
+	t.Helper()
+	if err := g.gw.run(); err != nil {
+		t.Fatalf("testenv: restart versitygw: %v", err)
 	}
 }
 
@@ -152,42 +201,56 @@ func startVersityGW(bin string) (*versityGW, error) {
 		return nil, err
 	}
 	s := &versityGW{
+		bin:    bin,
 		dir:    dir,
 		addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		access: "AK" + randomHex(9),
 		secret: randomHex(20),
-		exited: make(chan struct{}),
 	}
-	logFile, err := os.Create(filepath.Join(dir, "log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	defer logFile.Close() // the child keeps its own descriptor
-	s.cmd = command(bin, "--access", s.access, "--secret", s.secret, "--port", s.addr,
-		"--region", "us-east-1", "--quiet", "posix", filepath.Join(dir, "root"))
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("run %s: %w", bin, err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	if err := s.waitAnswers(30 * time.Second); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if err := s.run(); err != nil {
 		s.stop()
-		return nil, fmt.Errorf("%w; its output: %s", err, trimOutput(log))
+		return nil, err
 	}
 	return s, nil
 }
 
+// run starts the gateway process on s.addr over s.dir/root and waits until
+// it answers; its output is appended to s.dir/log.
+func (s *versityGW) run() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return nil
+	}
+	logFile, err := os.OpenFile(filepath.Join(s.dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	cmd := command(s.bin, "--access", s.access, "--secret", s.secret, "--port", s.addr,
+		"--region", "us-east-1", "--quiet", "posix", filepath.Join(s.dir, "root"))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("run %s: %w", s.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	if err := s.waitAnswers(exited, 30*time.Second); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("%w; its output: %s", err, trimOutput(log))
+	}
+	return nil
+}
+
 // waitAnswers waits until the gateway answers HTTP. Any status will do: an
 // unsigned request gets 403, which shows that the S3 API is up.
-func (s *versityGW) waitAnswers(within time.Duration) error {
+func (s *versityGW) waitAnswers(exited <-chan struct{}, within time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(within)
 	for {
 		select {
-		case <-s.exited:
+		case <-exited:
 			return errors.New("versitygw exited at start")
 		default:
 		}
@@ -204,11 +267,20 @@ func (s *versityGW) waitAnswers(within time.Duration) error {
 	}
 }
 
-func (s *versityGW) stop() {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		<-s.exited
+// halt kills the gateway process, if it runs, and waits for it to exit.
+func (s *versityGW) halt() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
 	}
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd, s.exited = nil, nil
+}
+
+func (s *versityGW) stop() {
+	s.halt()
 	os.RemoveAll(s.dir)
 }
 
