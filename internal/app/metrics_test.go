@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -382,3 +384,58 @@ type discardWriter struct{ h http.Header }
 func (w discardWriter) Header() http.Header         { return w.h }
 func (w discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w discardWriter) WriteHeader(int)             {}
+
+// The README lists every metric, and the Grafana dashboard asks only for
+// metrics that exist. To see it fail: rename a metric in newMetrics.
+func TestMetricsDocumented(t *testing.T) {
+	m := newMetrics()
+	// A labelled metric is gathered only once it has a series.
+	m.Event(httptestRequest(), "x")
+	m.Refused(context.Background(), "default")
+	m.StoreFailed(context.Background(), "default", nil)
+	m.CSRFRefused(httptestRequest(), nil)
+	m.ServerError(httptestRequest(), web.Internal(nil))
+	m.seriesFor("", 200)
+	m.storageErrors.WithLabelValues("write")
+	m.mailErrors.WithLabelValues("send")
+	m.signinFailures.WithLabelValues("password")
+	m.signinThrottled.WithLabelValues("login")
+	m.passkeyFailures.WithLabelValues("refused")
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "bulwark_") {
+			names[f.GetName()] = true
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range names {
+		if !strings.Contains(string(readme), "`"+n+"`") {
+			t.Errorf("README does not list %s", n)
+		}
+	}
+	dash, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(dash) {
+		t.Fatal("docs/grafana-dashboard.json is not JSON")
+	}
+	for _, n := range regexp.MustCompile(`bulwark_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
+		if !names[base] {
+			t.Errorf("the dashboard asks for %s, which is not a metric", n)
+		}
+	}
+}
+
+func httptestRequest() *http.Request {
+	r, _ := http.NewRequest("GET", "/", nil)
+	return r
+}
