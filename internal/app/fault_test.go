@@ -54,7 +54,7 @@ type probe struct {
 	// plain: a 503 is checked by status only (/readyz answers load
 	// balancers in plain text).
 	plain bool
-	send    func(c *http.Client) (*http.Response, error)
+	send  func(c *http.Client) (*http.Response, error)
 }
 
 func (p probe) healthy(status int) bool {
@@ -393,9 +393,27 @@ func TestFaultRedisDown(t *testing.T) {
 // restart, with the session kept.
 // Remove the unreachable check from web.AsError (connection errors become
 // 500s) to see it fail.
+//
+// With sessions in Redis the session still loads while the database is
+// down, and it is the account behind it that cannot: that too is a 503,
+// never a redirect to /login as if signed out. (Make pages.signedIn treat
+// a failed user lookup as no user to see that subtest fail.)
 func TestFaultPostgresDown(t *testing.T) {
-	pg := testenv.NewPostgres(t)
-	s := startApp(t, map[string]string{"DATABASE_URL": pg.URL})
+	for _, sessions := range []string{"postgres", "redis"} {
+		t.Run("sessions in "+sessions, func(t *testing.T) {
+			pg := testenv.NewPostgres(t)
+			env := map[string]string{"DATABASE_URL": pg.URL}
+			if sessions == "redis" {
+				addr := testenv.Redis(t)
+				flushRedis(t, addr, 1)
+				env["REDIS_URL"] = "redis://" + addr + "/1"
+			}
+			postgresDown(t, pg, startApp(t, env))
+		})
+	}
+}
+
+func postgresDown(t *testing.T, pg *testenv.PostgresServer, s *testServer) {
 	client := faultClient()
 	signIn(t, s, client, "pg-fault@example.com")
 	key, _ := makeKey(t, s, makeUser(t, s, "pg-key@example.com", false), apikey.FilesRead)

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
@@ -23,7 +21,12 @@ type userKey struct{}
 // the request context.
 func (p *Pages) signedIn(h web.HandlerFunc) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u := p.sessionUser(r)
+		u, err := p.loadSessionUser(r)
+		if err != nil {
+			// The database cannot say who this is: fail closed with 503,
+			// not a redirect that would look like being signed out.
+			return web.Unavailable("database", err)
+		}
 		if u == nil {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -45,25 +48,36 @@ func currentUser(r *http.Request) *store.User {
 // session started under an older credential version (the password changed
 // since, perhaps while this session's sign-in was in flight) is ended.
 func (p *Pages) sessionUser(r *http.Request) *store.User {
+	u, _ := p.loadSessionUser(r)
+	return u
+}
+
+// loadSessionUser is sessionUser that also reports a database failure,
+// which is not the same as having no user: an account deleted since the
+// session began is (nil, nil).
+func (p *Pages) loadSessionUser(r *http.Request) (*store.User, error) {
 	if u := currentUser(r); u != nil {
-		return u
+		return u, nil
 	}
 	ctx := r.Context()
 	uid, ok := p.sessions.UserID(ctx)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	u, err := p.db.UserByID(ctx, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("load the session's user: %w", err)
 	}
 	if string(p.credentials.Get(ctx)) != strconv.FormatInt(u.CredentialVersion, 10) {
 		if err := p.sessions.Logout(r); err != nil {
 			p.log.ErrorContext(ctx, "end session of an old credential version", "user_id", uid, "error", err)
 		}
-		return nil
+		return nil, nil
 	}
-	return u
+	return u, nil
 }
 
 // accountFiles is how many files the account page lists, newest first; the
@@ -228,13 +242,13 @@ type searchData struct {
 const searchPage = 50
 
 func (p *Pages) search(w http.ResponseWriter, r *http.Request) error {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q, qErr := web.SearchText("q", r.URL.Query().Get("q"), p.maxSearch)
 	d := searchData{Query: q}
 	status := http.StatusOK
 	after, err := store.ParseCursor(r.URL.Query().Get("cursor"))
 	switch {
-	case utf8.RuneCountInString(q) > p.maxSearch:
-		d.Error, status = fmt.Sprintf("Search for at most %d characters.", p.maxSearch), http.StatusBadRequest
+	case qErr != nil:
+		d.Error, status = fieldMessage(qErr), http.StatusBadRequest
 	case err != nil:
 		d.Error, status = "That page of results is no longer available. Search again.", http.StatusBadRequest
 	case q != "":

@@ -84,6 +84,9 @@ func AsError(err error) *Error {
 		}
 		return e
 	}
+	if unreachable(err) {
+		return Unavailable("backend", err) // a fault of the moment, not a bug: 503
+	}
 	return Internal(err)
 }
 
