@@ -83,11 +83,15 @@ func FuzzParseSMTPURL(f *testing.F) {
 	for _, s := range []string{"smtp://u:p@h:587", "smtps://h", "smtp://[::1]:25", "smtp://h:0", "smtp://%zz@h", "smtp://u:p@h/"} {
 		f.Add(s)
 	}
+	// The error must not quote the URL, which may hold the password. Every
+	// refusal gives the same text: "contains the input" misfired on short
+	// inputs such as "a" (testdata/fuzz/FuzzParseSMTPURL).
+	_, refused := mailer.ParseSMTPURL("")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := mailer.ParseSMTPURL(s)
 		if err != nil {
-			if strings.Contains(err.Error(), s) && s != "" {
-				t.Fatalf("error repeats the URL: %v", err)
+			if err.Error() != refused.Error() {
+				t.Fatalf("ParseSMTPURL(%q): error %q depends on the input", s, err)
 			}
 			return
 		}
