@@ -193,30 +193,6 @@ func readAll(r *http.Response) string {
 	return string(b)
 }
 
-// knownA10 lists the 500s this suite found and that wait for a fix outside
-// the suite: invalid UTF-8 and NUL bytes reach the database, which refuses
-// them (PostgreSQL takes no NUL in text and checks UTF-8; the search on
-// every backend fails on them). They are logged, not failed, so CI stays
-// green meanwhile; delete an entry when its fix lands, and the case is
-// held to "never 5xx" again.
-func knownA10(what string) (string, bool) {
-	for prefix, reason := range map[string]string{
-		"search q #0":     "invalid UTF-8 in q reaches the search query; refuse it with 400 in pages.search",
-		"search q #1":     "NUL in q reaches the search query; refuse it with 400 in pages.search",
-		"API search q #0": "invalid UTF-8 in q reaches the search query; refuse it with 400 in api.searchUsers",
-		"API search q #1": "NUL in q reaches the search query; refuse it with 400 in api.searchUsers",
-		"login email #1":  "NUL in the email reaches PostgreSQL at sign-in; web.Email should refuse control characters",
-		"file id ":        "a file id that is not a UUID reaches PostgreSQL; answer 404 before the query",
-		"API file id ":    "a file id that is not a UUID reaches PostgreSQL; answer 404 before the query",
-		"key id ":         "an API key id with NUL or invalid UTF-8 reaches PostgreSQL; answer 404 before the query",
-	} {
-		if strings.HasPrefix(what, prefix) {
-			return reason, true
-		}
-	}
-	return "", false
-}
-
 // TestAttackA10MalformedInput: malformed multipart, truncated and
 // mislabelled bodies, invalid UTF-8, NUL bytes, bad percent-encoding and
 // very long fields through forms, JSON, queries and uploads, on every
@@ -343,9 +319,7 @@ func TestAttackA10MalformedInput(t *testing.T) {
 		}
 
 		for _, r := range results {
-			if reason, ok := knownA10(r.what); ok && r.status == 500 {
-				t.Logf("KNOWN BUG, %s: 500 (%s)", r.what, reason)
-			} else if r.status >= 500 {
+			if r.status >= 500 {
 				t.Errorf("%s: %d, want a 4xx", r.what, r.status)
 			}
 			checkNoLeak(t, r.what, r.body)

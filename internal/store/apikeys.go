@@ -187,6 +187,9 @@ func (db *DB) UserAPIKeys(ctx context.Context, userID int64) ([]apikey.Key, erro
 // an unknown one, gives ErrNotFound, so nobody can learn which ids exist.
 // Revoking a revoked key again succeeds and keeps the first time.
 func (db *DB) RevokeAPIKey(ctx context.Context, userID int64, id string) error {
+	if !apikey.ValidID(id) { // no key has such an id, and PostgreSQL refuses NUL in text
+		return fmt.Errorf("store: revoke API key: %w", ErrNotFound)
+	}
 	return db.updateOne(ctx, "revoke API key",
 		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND user_id = $2`,
 		id, userID, db.ts(now()))
@@ -195,6 +198,9 @@ func (db *DB) RevokeAPIKey(ctx context.Context, userID int64, id string) error {
 // RevokeAPIKeyByID revokes a key whoever owns it (the administration
 // command), or gives ErrNotFound.
 func (db *DB) RevokeAPIKeyByID(ctx context.Context, id string) error {
+	if !apikey.ValidID(id) {
+		return fmt.Errorf("store: revoke API key: %w", ErrNotFound)
+	}
 	return db.updateOne(ctx, "revoke API key",
 		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
 		id, db.ts(now()))

@@ -81,6 +81,9 @@ func scanFile(row interface{ Scan(...any) error }, f *File) error {
 // UserFile returns a ready file of the user's, or ErrNotFound: another
 // user's file is "not found" too.
 func (db *DB) UserFile(ctx context.Context, userID int64, id string) (*File, error) {
+	if !textOK(id) { // no row has such an id, and PostgreSQL refuses it as text
+		return nil, fail("user file", ErrNotFound)
+	}
 	var f File
 	err := scanFile(db.r.QueryRowContext(ctx,
 		`SELECT `+fileColumns+` FROM files WHERE id = $1 AND user_id = $2 AND state = 'ready'`, id, userID), &f)
@@ -121,12 +124,18 @@ func (db *DB) UserFiles(ctx context.Context, userID int64) ([]File, int64, error
 // DeleteUserFile removes the row of one of the user's files (ErrNotFound
 // for anyone else's); the caller then deletes the object.
 func (db *DB) DeleteUserFile(ctx context.Context, userID int64, id string) error {
+	if !textOK(id) {
+		return fail("delete file", ErrNotFound)
+	}
 	return db.updateOne(ctx, "delete file", `DELETE FROM files WHERE id = $1 AND user_id = $2`, id, userID)
 }
 
 // DeleteFile removes a file's row whoever owns it (the sweep, a failed
 // upload).
 func (db *DB) DeleteFile(ctx context.Context, id string) error {
+	if !textOK(id) {
+		return nil // no such row
+	}
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM files WHERE id = $1`, id); err != nil {
 		return fail("delete file", err)
 	}

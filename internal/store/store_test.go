@@ -588,6 +588,29 @@ var cases = []struct {
 		}
 	}},
 
+	{"LookupsOfUnstorableTextAreNotFound", func(t *testing.T, e env) {
+		// NUL and invalid UTF-8 come from URLs and forms; PostgreSQL refuses
+		// them as text (a 500 before), so they must be "not found".
+		u := mustUser(t, e.db, "text@example.com", "Text", "")
+		for _, bad := range []string{"a\x00b", "\xff\xfe"} {
+			if _, err := e.db.UserByEmail(t.Context(), bad); !errors.Is(err, ErrNotFound) {
+				t.Errorf("UserByEmail(%q) = %v, want ErrNotFound", bad, err)
+			}
+			if _, err := e.db.UserFile(t.Context(), u.ID, bad); !errors.Is(err, ErrNotFound) {
+				t.Errorf("UserFile(%q) = %v, want ErrNotFound", bad, err)
+			}
+			if err := e.db.DeleteUserFile(t.Context(), u.ID, bad); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DeleteUserFile(%q) = %v, want ErrNotFound", bad, err)
+			}
+			if err := e.db.RevokeAPIKey(t.Context(), u.ID, bad); !errors.Is(err, ErrNotFound) {
+				t.Errorf("RevokeAPIKey(%q) = %v, want ErrNotFound", bad, err)
+			}
+			if err := e.db.DeleteFile(t.Context(), bad); err != nil {
+				t.Errorf("DeleteFile(%q) = %v", bad, err)
+			}
+		}
+	}},
+
 	{"SessionData", func(t *testing.T, e env) {
 		type scsStore interface {
 			Find(token string) ([]byte, bool, error)

@@ -79,6 +79,9 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 // UserByEmail returns the user with that email, compared after
 // normalization, or ErrNotFound.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if !textOK(email) { // no account has it, and PostgreSQL refuses it as text
+		return nil, fail("user by email", ErrNotFound)
+	}
 	var u User
 	err := scanUser(db.r.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE email = $1`, NormalizeEmail(email)), &u)

@@ -2,11 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
@@ -86,9 +85,9 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 const searchPage = 50
 
 func (a *API) searchUsers(w http.ResponseWriter, r *http.Request) error {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if q == "" || utf8.RuneCountInString(q) > a.maxSearch {
-		return web.Invalid(web.FieldError{Field: "q", Detail: "Search for 1 to 100 characters."})
+	q, err := web.SearchText("q", r.URL.Query().Get("q"), a.maxSearch)
+	if err != nil || q == "" {
+		return web.Invalid(web.FieldError{Field: "q", Detail: fmt.Sprintf("Search for 1 to %d characters of text.", a.maxSearch)})
 	}
 	after, err := store.ParseCursor(r.URL.Query().Get("cursor"))
 	if err != nil {

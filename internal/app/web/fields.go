@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -16,6 +17,11 @@ func Email(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 254 {
 		return "", &FieldError{field, "Enter your email address (at most 254 characters)."}
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		// net/mail lets some through (a NUL in a quoted local part), and
+		// no database should be asked for them.
+		return "", &FieldError{field, "Enter an email address like name@example.com."}
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Address != s || addr.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
@@ -71,4 +77,18 @@ func LocalPath(next string) string {
 		return ""
 	}
 	return next
+}
+
+// SearchText checks a search query: at most max characters of valid UTF-8
+// without control characters. It returns the query trimmed; "" is allowed
+// (no search).
+func SearchText(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", &FieldError{field, "The search contains characters that cannot be used."}
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", &FieldError{field, fmt.Sprintf("Search for at most %d characters.", max)}
+	}
+	return s, nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzLocalPath: whatever "next" holds, the redirect stays on this site.
@@ -34,7 +36,8 @@ func FuzzLocalPath(f *testing.F) {
 
 // FuzzEmail: an accepted address is lower case, trimmed and short.
 func FuzzEmail(f *testing.F) {
-	for _, s := range []string{"a@example.com", " A@Example.COM ", "a@b", "\"a b\"@example.com", "<a@example.com>", "x", ""} {
+	for _, s := range []string{"a@example.com", " A@Example.COM ", "a@b", "\"a b\"@example.com", "<a@example.com>", "x", "",
+		"\"a\x00b\"@example.com", "a\xff@example.com", "\"a\r\nBcc: x@y.z\"@example.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -42,8 +45,24 @@ func FuzzEmail(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got != strings.ToLower(got) || got != strings.TrimSpace(got) || len(got) > 254 || !strings.Contains(got, "@") {
+		if got != strings.ToLower(got) || got != strings.TrimSpace(got) || len(got) > 254 || !strings.Contains(got, "@") ||
+			!utf8.ValidString(got) || strings.ContainsFunc(got, unicode.IsControl) {
 			t.Fatalf("Email(%q) = %q", in, got)
+		}
+	})
+}
+
+func FuzzSearchText(f *testing.F) {
+	for _, s := range []string{"bench", "  a b  ", "%_\\", "\x00", "\xff", "\u200b", strings.Repeat("é", 101)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := SearchText("q", in, 100)
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, unicode.IsControl) || utf8.RuneCountInString(got) > 100 || got != strings.TrimSpace(got) {
+			t.Fatalf("SearchText(%q) = %q", in, got)
 		}
 	})
 }
