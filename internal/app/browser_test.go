@@ -6,56 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
 // TestBrowserJourney drives Debian's Chromium through register, sign out,
 // sign in and a password change, and checks that the other session ends and
 // that no page raises a Content-Security-Policy violation.
 func TestBrowserJourney(t *testing.T) {
-	exe := testenv.Chromium(t)
+	browser := startChromium(t)
 	s := startApp(t, nil)
-
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
-	for _, f := range testenv.ChromiumFlags() {
-		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-
-	var mu sync.Mutex
-	var violations []string
-	listen := chromedp.WithListener(func(ev any) {
-		var text string
-		switch e := ev.(type) {
-		case *log.EventEntryAdded:
-			text = e.Entry.Text
-		case *runtime.EventExceptionThrown:
-			text = e.ExceptionDetails.Text
-		}
-		if strings.Contains(text, "Content Security Policy") || strings.Contains(text, "Content-Security-Policy") {
-			mu.Lock()
-			violations = append(violations, text)
-			mu.Unlock()
-		}
-	})
-	browserCtx, cancel := chromedp.NewContext(allocCtx, listen)
-	defer cancel()
-	// The first call starts the browser; it must not carry a timeout (that
-	// would stop the browser), later calls do.
-	if _, err := chromedp.Call(browserCtx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(browser.ctx, 90*time.Second)
 	defer cancelTimeout()
 
 	const email, pw, newPW = "browser@example.com", "copper meadow lantern thistle", "harbor quartz violet pinecone"
@@ -152,10 +115,8 @@ func TestBrowserJourney(t *testing.T) {
 		t.Fatal("the deleted file is still listed")
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(violations) > 0 {
-		t.Fatalf("CSP violations: %q", violations)
+	if p := browser.Problems(); len(p) > 0 {
+		t.Fatalf("CSP violations or script errors: %q", p)
 	}
 	if strings.Contains(s.logs.String(), "csp violation") {
 		t.Fatalf("the server received CSP reports:\n%s", s.logs.String())

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwarkhq/bulwark/internal/testenv"
@@ -46,7 +43,7 @@ func (c *offsetClock) Add(d time.Duration) {
 // may raise a Content-Security-Policy violation, and the server must
 // receive no CSP report.
 func TestJourneyInBrowser(t *testing.T) {
-	exe := testenv.Chromium(t)
+	browser := startChromium(t)
 	smtp := testenv.SMTP(t)
 	clk := &offsetClock{}
 	s := startAppAtLocalhost(t, map[string]string{
@@ -64,40 +61,10 @@ func TestJourneyInBrowser(t *testing.T) {
 		return l
 	}
 
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
-	for _, f := range testenv.ChromiumFlags() {
-		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-
-	var mu sync.Mutex
-	var violations []string
-	listen := chromedp.WithListener(func(ev any) {
-		var text string
-		switch e := ev.(type) {
-		case *log.EventEntryAdded:
-			text = e.Entry.Text
-		case *runtime.EventExceptionThrown:
-			text = e.ExceptionDetails.Text
-		}
-		if strings.Contains(text, "Content Security Policy") || strings.Contains(text, "Content-Security-Policy") {
-			mu.Lock()
-			violations = append(violations, text)
-			mu.Unlock()
-		}
-	})
-	browserCtx, cancel := chromedp.NewContext(allocCtx, listen)
-	defer cancel()
-	// The first call starts the browser and must not carry a timeout
-	// (that would stop the browser); later calls do.
-	if _, err := chromedp.Call(browserCtx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
 	// The whole journey takes a few seconds; the bound keeps a hung
 	// browser from holding the suite, and each step has its own so a
 	// failing one says so quickly.
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(browser.ctx, 60*time.Second)
 	defer cancelTimeout()
 
 	const email, oldPW, newPW = "journey@example.com", "juniper cobalt orchard lighthouse", "saffron glacier trellis mosaic"
@@ -107,7 +74,7 @@ func TestJourneyInBrowser(t *testing.T) {
 		defer cancelStep()
 		if err := chromedp.Do(stepCtx, steps...); err != nil {
 			// Say where the browser got stuck: a time-out alone does not.
-			peek, cancel := context.WithTimeout(browserCtx, 5*time.Second)
+			peek, cancel := context.WithTimeout(browser.ctx, 5*time.Second)
 			defer cancel()
 			loc, _ := chromedp.Run(peek, chromedp.Location())
 			main, _ := chromedp.Run(peek, chromedp.Text(`main`))
@@ -277,10 +244,8 @@ func TestJourneyInBrowser(t *testing.T) {
 		t.Fatalf("two-step section after sign-in:\n%s", two)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(violations) > 0 {
-		t.Fatalf("CSP violations: %q", violations)
+	if p := browser.Problems(); len(p) > 0 {
+		t.Fatalf("CSP violations or script errors: %q", p)
 	}
 	if strings.Contains(s.logs.String(), "csp violation") {
 		t.Fatalf("the server received CSP reports:\n%s", s.logs.String())

@@ -3,17 +3,11 @@ package app
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
-
-	"github.com/bulwarkhq/bulwark/internal/testenv"
 )
 
 // TestBrowserPasskey drives Chromium with a virtual authenticator (CTAP2,
@@ -22,48 +16,11 @@ import (
 // the login page. No page may raise a Content-Security-Policy violation or
 // a script error, and the server must receive no CSP report.
 func TestBrowserPasskey(t *testing.T) {
-	exe := testenv.Chromium(t)
+	browser := startChromium(t)
 	s := startAppAtLocalhost(t, nil, nil)
 
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir())}
-	for _, f := range testenv.ChromiumFlags() {
-		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-
-	var mu sync.Mutex
-	var problems []string
-	listen := chromedp.WithListener(func(ev any) {
-		var text string
-		switch e := ev.(type) {
-		case *log.EventEntryAdded:
-			if strings.Contains(e.Entry.Text, "Content Security Policy") || strings.Contains(e.Entry.Text, "Content-Security-Policy") {
-				text = e.Entry.Text
-			}
-		case *runtime.EventExceptionThrown:
-			text = "exception: " + e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				text += " " + e.ExceptionDetails.Exception.Description
-			}
-		}
-		if text != "" {
-			mu.Lock()
-			problems = append(problems, text)
-			mu.Unlock()
-		}
-	})
-	browserCtx, cancel := chromedp.NewContext(allocCtx, listen)
-	defer cancel()
-	// The first call starts the browser; it must not carry a timeout.
-	if _, err := chromedp.Call(browserCtx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(browser.ctx, 90*time.Second)
 	defer cancelTimeout()
-	if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("runtime.enable: %v", err)
-	}
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("webauthn.enable: %v", err)
 	}
@@ -80,9 +37,7 @@ func TestBrowserPasskey(t *testing.T) {
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("%s: %v (page problems: %q)", what, err, problems)
+			t.Fatalf("%s: %v (page problems: %q)", what, err, browser.Problems())
 		}
 	}
 	// waitFor polls until the page shows sel. The passkey steps end in a
@@ -99,9 +54,7 @@ func TestBrowserPasskey(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				mu.Lock()
-				defer mu.Unlock()
-				t.Fatalf("%s: %s never shown (%v; page problems: %q)", what, sel, err, problems)
+				t.Fatalf("%s: %s never shown (%v; page problems: %q)", what, sel, err, browser.Problems())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -151,10 +104,8 @@ func TestBrowserPasskey(t *testing.T) {
 		t.Fatalf("the passkey's last use is not shown:\n%s", last)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Fatalf("CSP violations or script errors: %q", problems)
+	if p := browser.Problems(); len(p) > 0 {
+		t.Fatalf("CSP violations or script errors: %q", p)
 	}
 	if strings.Contains(s.logs.String(), "csp violation") {
 		t.Fatalf("the server received CSP reports:\n%s", s.logs.String())
