@@ -57,19 +57,7 @@ c() { curl -s --max-time 10 "$@"; }
 echo "building bulwark and bench/bare..." >&2
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark && go build -o "$work/bare" ./bench/bare)
 
-# A 16 KiB PNG (random 64x64 RGB pixels, padded with a tEXt chunk to
-# exactly 16384 bytes) that sniffs as image/png.
-python3 - "$work/bench.png" <<'PY'
-import os, struct, sys, zlib
-def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-w = h = 64
-raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
-head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-idat, end = chunk(b"IDAT", zlib.compress(raw, 9)), chunk(b"IEND", b"")
-pad = 16384 - len(head) - len(idat) - len(end) - 12 - len(b"Comment\0")
-text = chunk(b"tEXt", b"Comment\0" + b"x" * pad)
-open(sys.argv[1], "wb").write(head + text + idat + end)
-PY
+make_png "$work/bench.png"
 
 # Seed users: JSON lines for `bulwark user import`, one real Werkzeug hash
 # (password/testdata/werkzeug-hashes.json) for all.
@@ -91,31 +79,6 @@ bare=http://127.0.0.1:$bareport
 pids+=($!)
 wait_for "$bare/healthz"
 
-pgrun() { # PostgreSQL binary, as the postgres user when we are root
-  local bin=$pgbin/$1; shift
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bin" "$@"; else "$bin" "$@"; fi
-}
-start_postgres() {
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "needs PostgreSQL (apt-get install postgresql)" >&2; return 1; }
-  pgdir=$(mktemp -d)
-  [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
-  local port; port=$(free_port)
-  (cd "$pgdir" && pgrun initdb -D "$pgdir/data" -A trust -U bulwark -E UTF8 --no-sync >"$work/initdb.log" 2>&1)
-  (cd "$pgdir" && pgrun pg_ctl -D "$pgdir/data" -l "$pgdir/log" -w -t 60 start \
-    -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null)
-  (cd "$pgdir" && pgrun createdb -h 127.0.0.1 -p "$port" -U bulwark bulwark)
-  export DATABASE_URL="postgres://bulwark@127.0.0.1:$port/bulwark?sslmode=disable"
-}
-start_redis() {
-  command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)" >&2; return 1; }
-  local port; port=$(free_port)
-  mkdir -p "$work/redis"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no >"$work/redis.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-  export REDIS_URL="redis://127.0.0.1:$port/0"
-}
 
 # wrk once: server-url path script [header]; prints "rps p50ms p99ms statuses".
 wrk1() {

@@ -28,3 +28,55 @@ post_form() {
 
 # session_cookie JAR: prints the session cookie's value from JAR.
 session_cookie() { awk '$6=="bulwark_session"{print $7}' "$1"; }
+
+# The functions below use the caller's $work (a scratch directory) and
+# append the servers they start to the caller's array pids, for its cleanup.
+
+# pgrun NAME ARGS...: a PostgreSQL binary, as the postgres user when we are
+# root (initdb refuses to run as root).
+pgrun() {
+  local bin=$pgbin/$1; shift
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bin" "$@"; else "$bin" "$@"; fi
+}
+
+# start_postgres: a throwaway PostgreSQL in a new $pgdir on $pgport, as the
+# tests start it (fsync off); exports DATABASE_URL. The caller stops it:
+#   pgrun pg_ctl -D "$pgdir/data" -m immediate -w stop
+start_postgres() {
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "needs PostgreSQL (apt-get install postgresql)" >&2; return 1; }
+  pgdir=$(mktemp -d)
+  [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
+  pgport=$(free_port)
+  (cd "$pgdir" && pgrun initdb -D "$pgdir/data" -A trust -U bulwark -E UTF8 --no-sync >"$work/initdb.log" 2>&1)
+  (cd "$pgdir" && pgrun pg_ctl -D "$pgdir/data" -l "$pgdir/log" -w -t 60 start \
+    -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null)
+  (cd "$pgdir" && pgrun createdb -h 127.0.0.1 -p "$pgport" -U bulwark bulwark)
+  export DATABASE_URL="postgres://bulwark@127.0.0.1:$pgport/bulwark?sslmode=disable"
+}
+
+# start_redis: a throwaway redis-server on $redisport; exports REDIS_URL.
+start_redis() {
+  command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)" >&2; return 1; }
+  redisport=$(free_port)
+  mkdir -p "$work/redis"
+  redis-server --port "$redisport" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$redisport" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  export REDIS_URL="redis://127.0.0.1:$redisport/0"
+}
+
+# make_png FILE: a 16 KiB PNG (random 64x64 RGB pixels, padded with a tEXt
+# chunk to exactly 16384 bytes) that sniffs as image/png.
+make_png() {
+  python3 - "$1" <<'PY'
+import os, struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+w = h = 64
+raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
+head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+idat, end = chunk(b"IDAT", zlib.compress(raw, 9)), chunk(b"IEND", b"")
+pad = 16384 - len(head) - len(idat) - len(end) - 12 - len(b"Comment\0")
+open(sys.argv[1], "wb").write(head + chunk(b"tEXt", b"Comment\0" + b"x" * pad) + idat + end)
+PY
+}

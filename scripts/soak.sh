@@ -65,46 +65,12 @@ trap 'exit 130' INT TERM
 . "$scripts/lib.sh"
 c() { curl -s --max-time 10 "$@"; }
 
-pgrun() { # a PostgreSQL binary, as the postgres user when we are root
-  local bin=$pgbin/$1; shift
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bin" "$@"; else "$bin" "$@"; fi
-}
-start_postgres() {
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "needs PostgreSQL (apt-get install postgresql)" >&2; return 1; }
-  pgdir=$(mktemp -d)
-  [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
-  pgport=$(free_port)
-  (cd "$pgdir" && pgrun initdb -D "$pgdir/data" -A trust -U bulwark -E UTF8 --no-sync >"$work/initdb.log" 2>&1)
-  (cd "$pgdir" && pgrun pg_ctl -D "$pgdir/data" -l "$pgdir/log" -w -t 60 start \
-    -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null)
-  (cd "$pgdir" && pgrun createdb -h 127.0.0.1 -p "$pgport" -U bulwark bulwark)
-  export DATABASE_URL="postgres://bulwark@127.0.0.1:$pgport/bulwark?sslmode=disable"
-}
-start_redis() {
-  command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)" >&2; return 1; }
-  redisport=$(free_port)
-  mkdir -p "$work/redis"
-  redis-server --port "$redisport" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no >"$work/redis.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do redis-cli -p "$redisport" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-  export REDIS_URL="redis://127.0.0.1:$redisport/0"
-}
 
 echo "building bulwark..." >&2
 (cd "$root" && go build -o "$work/bulwark" ./cmd/bulwark)
 
-# The 16 KiB PNG of bench/run.sh, made the same way.
-python3 - "$work/soak.png" <<'PY'
-import os, struct, sys, zlib
-def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-w = h = 64
-raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
-head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-idat, end = chunk(b"IDAT", zlib.compress(raw, 9)), chunk(b"IEND", b"")
-pad = 16384 - len(head) - len(idat) - len(end) - 12 - len(b"Comment\0")
-open(sys.argv[1], "wb").write(head + chunk(b"tEXt", b"Comment\0" + b"x" * pad) + idat + end)
-PY
+# The 16 KiB PNG of bench/run.sh (scripts/lib.sh).
+make_png "$work/soak.png"
 hash='pbkdf2:sha256:260000$PPDcgRAGkWSts6yf$be7c94cd1ec286b3699ea3da349b4a21f345ba01693d5c69525a2c73a127e44e'
 awk -v n="$users" -v h="$hash" 'BEGIN { for (i = 0; i < n; i++)
   printf "{\"email\":\"u%d@example.com\",\"name\":\"Soak User %d\",\"bio\":\"seeded by scripts/soak.sh\",\"password_hash\":\"%s\"}\n", i, i, h }' >"$work/users.jsonl"
