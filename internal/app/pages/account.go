@@ -11,7 +11,6 @@ import (
 	"github.com/bulwarkhq/bulwark/apikey"
 	"github.com/bulwarkhq/bulwark/internal/app/web"
 	"github.com/bulwarkhq/bulwark/internal/store"
-	"github.com/bulwarkhq/bulwark/password"
 	"github.com/bulwarkhq/bulwark/session"
 )
 
@@ -168,6 +167,29 @@ func (p *Pages) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// confirmPassword checks the signed-in user's password, from the form field
+// named field, before a change to the account: the password, the address,
+// the second factors. Each guess is charged to the account's sign-in budget
+// (and refunded when right), so a stolen session cookie does not make
+// guessing cheaper; a wrong one is recorded as failure.
+func (p *Pages) confirmPassword(r *http.Request, u *store.User, field string, failure store.EventKind) (bool, error) {
+	refund, err := p.signin.charge(r, accountName(u), false)
+	if err != nil {
+		return false, err
+	}
+	ok, err := p.checkPassword(r.Context(), u, r.PostForm.Get(field))
+	if err != nil {
+		refund() // not checked
+		return false, err
+	}
+	if !ok {
+		p.events.Record(r, u.ID, failure)
+		return false, nil
+	}
+	refund()
+	return true, nil
+}
+
 // changePassword checks the current password, stores the new one, renews
 // this session's token and ends every other session of the user.
 func (p *Pages) changePassword(w http.ResponseWriter, r *http.Request) error {
@@ -176,22 +198,11 @@ func (p *Pages) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	u := currentUser(r)
-	// The current password is guessed against the account's sign-in
-	// budget: a stolen session cookie must not make guessing it cheaper.
-	refund, err := p.signin.charge(r, accountName(u), false)
-	if err != nil {
+	if ok, err := p.confirmPassword(r, u, "current_password", store.EventPasswordChangeFailure); err != nil {
 		return err
-	}
-	ok, err := p.hasher.Verify(ctx, r.PostForm.Get("current_password"), u.PasswordHash)
-	if err != nil && !errors.Is(err, password.ErrTooLong) {
-		refund()
-		return hashError(err)
-	}
-	if !ok {
-		p.events.Record(r, u.ID, store.EventPasswordChangeFailure)
+	} else if !ok {
 		return p.showAccount(w, r, http.StatusBadRequest, "The current password is not right.")
 	}
-	refund()
 	pw := r.PostForm.Get("new_password")
 	if err := p.policy.Check(pw, u.Email, u.Name); err != nil {
 		return p.showAccount(w, r, http.StatusBadRequest, policyMessage(err))

@@ -289,22 +289,11 @@ func (p *Pages) changeEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	u := currentUser(r)
-	// The password is guessed against the sign-in budget, as on a
-	// password change: a stolen session must not make guessing cheaper.
-	refund, err := p.signin.charge(r, accountName(u), false)
-	if err != nil {
+	if ok, err := p.confirmPassword(r, u, "current_password", store.EventPasswordChangeFailure); err != nil {
 		return err
-	}
-	ok, err := p.checkPassword(ctx, u, r.PostForm.Get("current_password"))
-	if err != nil {
-		refund()
-		return err
-	}
-	if !ok {
-		p.events.Record(r, u.ID, store.EventPasswordChangeFailure)
+	} else if !ok {
 		return p.showAccount(w, r, http.StatusBadRequest, "The current password is not right.")
 	}
-	refund()
 	email, err := web.Email("email", r.PostForm.Get("email"))
 	if err != nil {
 		return p.showAccount(w, r, http.StatusBadRequest, fieldMessage(err))

@@ -528,27 +528,6 @@ func (p *Pages) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
 	return p.showAccountWith(w, r, http.StatusOK, accountData{TwoFactor: twoFactorView{NewCodes: codes}})
 }
 
-// checkAccountPassword checks the signed-in user's password for a change
-// to their second factors, against the sign-in budget (as changePassword
-// does). It returns a message for the user when it is wrong.
-func (p *Pages) checkAccountPassword(r *http.Request, u *store.User) (wrong string, err error) {
-	refund, err := p.signin.charge(r, accountName(u), false)
-	if err != nil {
-		return "", err
-	}
-	ok, err := p.checkPassword(r.Context(), u, r.PostForm.Get("password"))
-	if err != nil {
-		refund()
-		return "", err
-	}
-	if !ok {
-		p.events.Record(r, u.ID, store.EventSecondFactorFailure)
-		return "The password is not right.", nil
-	}
-	refund()
-	return "", nil
-}
-
 // disableTOTP turns TOTP off, given the password and a code (TOTP or
 // recovery), so that a session left open is not enough.
 func (p *Pages) disableTOTP(w http.ResponseWriter, r *http.Request) error {
@@ -556,10 +535,10 @@ func (p *Pages) disableTOTP(w http.ResponseWriter, r *http.Request) error {
 		return formError(err)
 	}
 	u := currentUser(r)
-	if msg, err := p.checkAccountPassword(r, u); err != nil {
+	if ok, err := p.confirmPassword(r, u, "password", store.EventSecondFactorFailure); err != nil {
 		return err
-	} else if msg != "" {
-		return p.showAccount(w, r, http.StatusBadRequest, msg)
+	} else if !ok {
+		return p.showAccount(w, r, http.StatusBadRequest, "The password is not right.")
 	}
 	switch err := p.checkCode(r, u.ID, r.PostForm.Get("code")); {
 	case errors.Is(err, errWrongCode):
@@ -589,10 +568,10 @@ func (p *Pages) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request) 
 	} else if !on {
 		return p.showAccount(w, r, http.StatusBadRequest, "Recovery codes come with two-step sign-in: turn it on first.")
 	}
-	if msg, err := p.checkAccountPassword(r, u); err != nil {
+	if ok, err := p.confirmPassword(r, u, "password", store.EventSecondFactorFailure); err != nil {
 		return err
-	} else if msg != "" {
-		return p.showAccount(w, r, http.StatusBadRequest, msg)
+	} else if !ok {
+		return p.showAccount(w, r, http.StatusBadRequest, "The password is not right.")
 	}
 	codes, hashes, err := p.twofactor.newRecoveryCodes()
 	if err != nil {
