@@ -77,10 +77,7 @@ func TestAttackA07OpenRedirectEncoded(t *testing.T) {
 	clk := newTestClock()
 	s := startAppWith(t, nil, func(d *Deps) { d.Now = clk.Now })
 	s.browser(t).register("redir@example.com", "Redir", goodPassword)
-	tf := s.browser(t)
-	tf.register("redir2fa@example.com", "Redir 2FA", goodPassword)
-	secret, _ := enableTOTP(t, tf, clk)
-	tf.submit("/account", "/logout", url.Values{})
+	_, secret, _ := signedOutWithTOTP(t, s, clk, "redir2fa@example.com", "Redir 2FA")
 
 	hostile := []string{
 		"//evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example", "https:evil.example",
@@ -150,10 +147,7 @@ func TestAttackA07PlantedSessionID(t *testing.T) {
 // pages/auth.go.
 func TestAttackA07SecondStepSkipped(t *testing.T) {
 	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
-		b := s.browser(t)
-		b.register("skip@example.com", "Skip", goodPassword)
-		secret, _ := enableTOTP(t, b, clk)
-		b.submit("/account", "/logout", url.Values{})
+		b, secret, _ := signedOutWithTOTP(t, s, clk, "skip@example.com", "Skip")
 
 		// No password step at all: a right code is not a sign-in.
 		clk.Add(totp.Period)

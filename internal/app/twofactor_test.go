@@ -50,6 +50,19 @@ var (
 	codesRE  = regexp.MustCompile(`<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>`)
 )
 
+// signedOutWithTOTP registers email, turns TOTP on, signs out and moves the
+// clock one step on, so the set-up code cannot serve again by accident. It
+// returns the browser, the TOTP secret and the recovery codes.
+func signedOutWithTOTP(t *testing.T, s *testServer, clk *testClock, email, name string) (*browser, string, []string) {
+	t.Helper()
+	b := s.browser(t)
+	b.register(email, name, goodPassword)
+	secret, codes := enableTOTP(t, b, clk)
+	b.submit("/account", "/logout", url.Values{})
+	clk.Add(totp.Period)
+	return b, secret, codes
+}
+
 // enableTOTP turns TOTP on for b's signed-in account and returns the
 // secret and the recovery codes.
 func enableTOTP(t *testing.T, b *browser, clk *testClock) (string, []string) {
@@ -190,11 +203,7 @@ func TestTwoFactorHalfSignedInIsNotSignedIn(t *testing.T) {
 // twoFactorLimit to a huge budget to see the 429 never come.)
 func TestTwoFactorWrongCodeCountedAndLimited(t *testing.T) {
 	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
-		b := s.browser(t)
-		b.register("wes@example.com", "Wes", goodPassword)
-		secret, _ := enableTOTP(t, b, clk)
-		b.submit("/account", "/logout", url.Values{})
-		clk.Add(totp.Period)
+		b, secret, _ := signedOutWithTOTP(t, s, clk, "wes@example.com", "Wes")
 
 		passwordStep(t, b, "wes@example.com", nil)
 		right := code(t, secret, clk)
@@ -229,11 +238,7 @@ func TestTwoFactorWrongCodeCountedAndLimited(t *testing.T) {
 // the second sign-in pass.)
 func TestTwoFactorReplay(t *testing.T) {
 	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
-		b := s.browser(t)
-		b.register("rey@example.com", "Rey", goodPassword)
-		secret, _ := enableTOTP(t, b, clk)
-		b.submit("/account", "/logout", url.Values{})
-		clk.Add(totp.Period)
+		b, secret, _ := signedOutWithTOTP(t, s, clk, "rey@example.com", "Rey")
 
 		c := code(t, secret, clk)
 		passwordStep(t, b, "rey@example.com", nil)
@@ -263,10 +268,7 @@ func TestTwoFactorReplay(t *testing.T) {
 // A recovery code signs in once, and is recorded.
 func TestTwoFactorRecoveryCodeOnce(t *testing.T) {
 	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
-		b := s.browser(t)
-		b.register("rob@example.com", "Rob", goodPassword)
-		_, codes := enableTOTP(t, b, clk)
-		b.submit("/account", "/logout", url.Values{})
+		b, _, codes := signedOutWithTOTP(t, s, clk, "rob@example.com", "Rob")
 
 		passwordStep(t, b, "rob@example.com", nil)
 		// Typed loosely: upper case, a space for the hyphen.
@@ -291,11 +293,7 @@ func TestTwoFactorRecoveryCodeOnce(t *testing.T) {
 // pendingLifetime in pages/twofactor.go to see the late code accepted.)
 func TestTwoFactorPendingExpires(t *testing.T) {
 	forEachBackendClock(t, func(t *testing.T, s *testServer, clk *testClock) {
-		b := s.browser(t)
-		b.register("eve@example.com", "Eve", goodPassword)
-		secret, _ := enableTOTP(t, b, clk)
-		b.submit("/account", "/logout", url.Values{})
-		clk.Add(totp.Period)
+		b, secret, _ := signedOutWithTOTP(t, s, clk, "eve@example.com", "Eve")
 
 		passwordStep(t, b, "eve@example.com", nil)
 		token := b.token("/login/2fa") // the form, loaded in time

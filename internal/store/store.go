@@ -301,9 +301,9 @@ func (db *DB) Close() error {
 // Dialect reports "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect }
 
-// SQL returns the pool that can write, for scs's sqlite3store or
-// postgresstore, which need the `sessions` table Migrate creates. On SQLite
-// that is the single-connection writer pool (see the package doc).
+// SQL returns the pool that can write, for tools and tests that need SQL of
+// their own. On SQLite that is the single-connection writer pool (see the
+// package doc): keep its use short.
 func (db *DB) SQL() *sql.DB { return db.w.DB }
 
 // sqliteTime is how SQLite columns hold times: fixed width, so text order is
