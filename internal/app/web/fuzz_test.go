@@ -37,7 +37,7 @@ func FuzzLocalPath(f *testing.F) {
 // FuzzEmail: an accepted address is lower case, trimmed and short.
 func FuzzEmail(f *testing.F) {
 	for _, s := range []string{"a@example.com", " A@Example.COM ", "a@b", "\"a b\"@example.com", "<a@example.com>", "x", "",
-		"\"a\x00b\"@example.com", "a\xff@example.com", "\"a\r\nBcc: x@y.z\"@example.com"} {
+		"\"a\x00b\"@example.com", "a\xff@example.com", "a\u0085b@example.com", "\"a\r\nBcc: x@y.z\"@example.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
